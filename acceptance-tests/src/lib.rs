@@ -1,0 +1,1 @@
+//! Graph emulator and acceptance harness.

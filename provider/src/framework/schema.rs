@@ -1,0 +1,193 @@
+//! Schemas: what Terraform validates configuration against, and what docs are generated from.
+//!
+//! Attributes carry their own validators and plan modifiers, so a resource declares its
+//! rules once and the framework applies them in `ValidateResourceConfig` and
+//! `PlanResourceChange`.
+
+use std::sync::Arc;
+
+use super::plan_modifier::PlanModifier;
+use super::validator::Validator;
+use super::value::{Type, Value};
+
+/// The schema of a provider, resource or data source.
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    /// Bumped when the state layout changes; see `Resource::upgrade_state`.
+    pub version: i64,
+    pub block: Block,
+}
+
+/// A block: attributes plus nested blocks (we use nested *attributes* in new resources;
+/// blocks exist for `timeouts`).
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    /// Markdown.
+    pub description: String,
+    pub deprecated: bool,
+    pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockNesting {
+    Single,
+    List,
+    Set,
+    Map,
+    Group,
+}
+
+#[derive(Clone, Debug)]
+pub struct NestedBlock {
+    pub name: String,
+    pub nesting: BlockNesting,
+    pub block: Block,
+    pub min_items: i64,
+    pub max_items: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectNesting {
+    Single,
+    List,
+    Set,
+    Map,
+}
+
+/// The type of an attribute: a plain cty type, or nested attributes (each with its own
+/// flags, validators and descriptions).
+#[derive(Clone, Debug)]
+pub enum AttributeType {
+    Plain(Type),
+    Nested { nesting: ObjectNesting, attributes: Vec<Attribute> },
+}
+
+/// One attribute. Build with [`Attribute::string`] etc. and the chained setters.
+#[derive(Clone, Debug)]
+pub struct Attribute {
+    pub name: String,
+    pub ty: AttributeType,
+    /// Markdown; shown in `terraform providers schema` and in the generated docs.
+    pub description: String,
+    pub required: bool,
+    pub optional: bool,
+    pub computed: bool,
+    pub sensitive: bool,
+    pub write_only: bool,
+    pub deprecated: bool,
+    /// Value planned when the attribute is optional+computed and not configured.
+    pub default: Option<Value>,
+    pub validators: Vec<Arc<dyn Validator>>,
+    pub plan_modifiers: Vec<Arc<dyn PlanModifier>>,
+}
+
+impl Attribute {
+    pub fn new(name: impl Into<String>, ty: AttributeType) -> Self {
+        Self {
+            name: name.into(),
+            ty,
+            description: String::new(),
+            required: false,
+            optional: false,
+            computed: false,
+            sensitive: false,
+            write_only: false,
+            deprecated: false,
+            default: None,
+            validators: Vec::new(),
+            plan_modifiers: Vec::new(),
+        }
+    }
+
+    pub fn string(name: impl Into<String>) -> Self {
+        Self::new(name, AttributeType::Plain(Type::String))
+    }
+
+    pub fn bool(name: impl Into<String>) -> Self {
+        Self::new(name, AttributeType::Plain(Type::Bool))
+    }
+
+    pub fn number(name: impl Into<String>) -> Self {
+        Self::new(name, AttributeType::Plain(Type::Number))
+    }
+
+    pub fn set_of(name: impl Into<String>, element: Type) -> Self {
+        Self::new(name, AttributeType::Plain(Type::Set(Box::new(element))))
+    }
+
+    pub fn list_of(name: impl Into<String>, element: Type) -> Self {
+        Self::new(name, AttributeType::Plain(Type::List(Box::new(element))))
+    }
+
+    pub fn map_of(name: impl Into<String>, element: Type) -> Self {
+        Self::new(name, AttributeType::Plain(Type::Map(Box::new(element))))
+    }
+
+    pub fn nested(name: impl Into<String>, nesting: ObjectNesting, attributes: Vec<Attribute>) -> Self {
+        Self::new(name, AttributeType::Nested { nesting, attributes })
+    }
+
+    #[must_use]
+    pub fn description(mut self, markdown: impl Into<String>) -> Self {
+        self.description = markdown.into();
+        self
+    }
+
+    #[must_use]
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    #[must_use]
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    #[must_use]
+    pub fn computed(mut self) -> Self {
+        self.computed = true;
+        self
+    }
+
+    #[must_use]
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+
+    #[must_use]
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self
+    }
+
+    #[must_use]
+    pub fn deprecated(mut self) -> Self {
+        self.deprecated = true;
+        self
+    }
+
+    /// Optional + computed with a default planned when unset.
+    #[must_use]
+    pub fn default_value(mut self, v: impl Into<Value>) -> Self {
+        self.optional = true;
+        self.computed = true;
+        self.default = Some(v.into());
+        self
+    }
+
+    #[must_use]
+    pub fn validator(mut self, v: impl Validator + 'static) -> Self {
+        self.validators.push(Arc::new(v));
+        self
+    }
+
+    #[must_use]
+    pub fn plan_modifier(mut self, m: impl PlanModifier + 'static) -> Self {
+        self.plan_modifiers.push(Arc::new(m));
+        self
+    }
+}
