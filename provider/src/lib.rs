@@ -13,5 +13,7 @@
 //! - [`graph`]: the Microsoft Graph client (auth, retries, paging, batching, consistency).
 
 pub mod framework;
+pub mod graph;
 pub mod plugin;
+pub mod resources;
 pub mod server;

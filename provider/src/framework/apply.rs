@@ -19,14 +19,33 @@ pub async fn apply_resource_change<D: Send + Sync + 'static>(
 ) -> StateResult {
     if req.prior.is_null() {
         resource
-            .create(ctx, data, CreateRequest { config: req.config, planned: req.planned, planned_private: req.planned_private })
+            .create(
+                ctx,
+                data,
+                CreateRequest {
+                    config: req.config,
+                    planned: req.planned,
+                    planned_private: req.planned_private,
+                },
+            )
             .await
     } else if req.planned.is_null() {
-        let diagnostics = resource.delete(ctx, data, DeleteRequest { prior: req.prior, private: req.planned_private }).await;
+        let diagnostics = resource
+            .delete(ctx, data, DeleteRequest { prior: req.prior, private: req.planned_private })
+            .await;
         StateResult { state: None, private: Vec::new(), diagnostics }
     } else {
         resource
-            .update(ctx, data, UpdateRequest { config: req.config, planned: req.planned, prior: req.prior, planned_private: req.planned_private })
+            .update(
+                ctx,
+                data,
+                UpdateRequest {
+                    config: req.config,
+                    planned: req.planned,
+                    prior: req.prior,
+                    planned_private: req.planned_private,
+                },
+            )
             .await
     }
 }

@@ -1,11 +1,11 @@
 //! Protocol-agnostic Terraform semantics: values, schemas, diagnostics, validation,
 //! planning and apply dispatch. Knows neither gRPC nor Microsoft Graph.
 
+pub mod apply;
 pub mod codec;
 pub mod diag;
 pub mod path;
 pub mod plan;
-pub mod apply;
 pub mod plan_modifier;
 pub mod resource;
 pub mod schema;

@@ -32,7 +32,11 @@ pub async fn plan_resource_change<D: Send + Sync + 'static>(
     _data: Option<&D>,
     req: PlanRequest<'_>,
 ) -> PlanResponse {
-    PlanResponse { planned: req.proposed.clone(), planned_private: req.prior_private.to_vec(), ..Default::default() }
+    PlanResponse {
+        planned: req.proposed.clone(),
+        planned_private: req.prior_private.to_vec(),
+        ..Default::default()
+    }
 }
 
 /// A state object for `schema` with every attribute null except `id`.

@@ -116,7 +116,14 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
     /// Plan-time checks that need Graph (ids known at plan) or resource-specific planning.
-    async fn modify_plan(&self, _ctx: &Ctx, _data: Option<&D>, _req: ModifyPlanRequest<'_>, _resp: &mut ModifyPlanResponse) {}
+    async fn modify_plan(
+        &self,
+        _ctx: &Ctx,
+        _data: Option<&D>,
+        _req: ModifyPlanRequest<'_>,
+        _resp: &mut ModifyPlanResponse,
+    ) {
+    }
 
     async fn create(&self, ctx: &Ctx, data: &D, req: CreateRequest<'_>) -> StateResult;
     /// `state: None` in the result means the object no longer exists.
@@ -131,14 +138,21 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
 
     /// Upgrade the JSON state written by schema `from_version` to the current layout.
     /// The default accepts only the current version.
-    fn upgrade_state(&self, from_version: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(
+        &self,
+        from_version: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
         let current = self.schema().version;
         if from_version == current {
             Ok(state)
         } else {
             Err(super::diag::Diagnostic::error(
                 "Unsupported state version",
-                format!("{} cannot upgrade state from schema version {from_version} to {current}.", self.type_name()),
+                format!(
+                    "{} cannot upgrade state from schema version {from_version} to {current}.",
+                    self.type_name()
+                ),
             )
             .into())
         }

@@ -46,8 +46,9 @@ pub struct Refinements {
 }
 
 /// A Terraform value tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
+    #[default]
     Null,
     Unknown(Refinements),
     Bool(bool),
@@ -61,12 +62,6 @@ pub enum Value {
     Object(BTreeMap<String, Value>),
     /// A value of a dynamically-typed attribute, with the concrete type it was sent with.
     Dynamic(Type, Box<Value>),
-}
-
-impl Default for Value {
-    fn default() -> Self {
-        Value::Null
-    }
 }
 
 impl Value {
@@ -120,9 +115,7 @@ impl Value {
         match self {
             Value::Number(Number::Int(i)) => Some(*i),
             Value::Number(Number::UInt(u)) => i64::try_from(*u).ok(),
-            Value::Number(Number::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                Some(*f as i64)
-            }
+            Value::Number(Number::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
             _ => None,
         }
     }
@@ -147,9 +140,7 @@ impl Value {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.semantically_equal(y))
             }
             (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
-                a.len() == b.len()
-                    && a.iter()
-                        .all(|(k, x)| b.get(k).is_some_and(|y| x.semantically_equal(y)))
+                a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| x.semantically_equal(y)))
             }
             (Value::Number(a), Value::Number(b)) => number_eq(a, b),
             (Value::Dynamic(ta, a), Value::Dynamic(tb, b)) => ta == tb && a.semantically_equal(b),

@@ -1,0 +1,4 @@
+//! Microsoft Graph client: authentication, retries, paging, batching, consistency waits.
+//! Knows nothing of Terraform.
+
+pub mod config;
