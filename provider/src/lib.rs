@@ -12,6 +12,7 @@
 //! - [`resources`]: one module per Terraform resource/data source/function.
 //! - [`graph`]: the Microsoft Graph client (auth, retries, paging, batching, consistency).
 
+pub mod docs;
 pub mod framework;
 pub mod graph;
 pub mod plugin;
