@@ -321,10 +321,10 @@ impl Workspace {
 }
 
 fn find_resource(module: &serde_json::Value, address: &str) -> Option<serde_json::Value> {
-    if let Some(resources) = module["resources"].as_array() {
-        if let Some(r) = resources.iter().find(|r| r["address"] == address) {
-            return Some(r["values"].clone());
-        }
+    if let Some(resources) = module["resources"].as_array()
+        && let Some(r) = resources.iter().find(|r| r["address"] == address)
+    {
+        return Some(r["values"].clone());
     }
     module["child_modules"].as_array()?.iter().find_map(|m| find_resource(m, address))
 }
