@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use crate::framework::resource::{ConfigureRequest, DataSource, Function, Provider, Resource};
 use crate::framework::{Diagnostics, Schema};
 
+pub mod corporate_identifiers;
+pub mod functions;
 pub mod provider_config;
 
 /// What `configure` produces and every resource and data source receives.
@@ -52,6 +54,6 @@ impl Provider for AutopilotProvider {
     }
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {
-        Vec::new()
+        vec![Arc::new(functions::ParseCorporateIdentifiers)]
     }
 }
