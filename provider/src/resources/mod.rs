@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use crate::framework::resource::{ConfigureRequest, DataSource, Function, Provider, Resource};
 use crate::framework::{Diagnostics, Schema};
 
+pub mod corporate_identifiers;
 pub mod device_join_settings;
+pub mod functions;
 pub mod provider_config;
 
 /// What `configure` produces and every resource and data source receives.
@@ -53,6 +55,6 @@ impl Provider for AutopilotProvider {
     }
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {
-        Vec::new()
+        vec![Arc::new(functions::ParseCorporateIdentifiers)]
     }
 }
