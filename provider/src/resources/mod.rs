@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use crate::framework::resource::{ConfigureRequest, DataSource, Function, Provider, Resource};
 use crate::framework::{Diagnostics, Schema};
 
+pub mod device_preparation_policy;
 pub mod provider_config;
 
 /// What `configure` produces and every resource and data source receives.
