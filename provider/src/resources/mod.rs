@@ -10,6 +10,7 @@ use crate::framework::{Diagnostics, Schema};
 
 pub mod corporate_identifiers;
 pub mod device_join_settings;
+pub mod device_preparation_policy;
 pub mod functions;
 pub mod provider_config;
 
