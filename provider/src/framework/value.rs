@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use super::path::{AttributePath, Step};
+
 /// A cty type. Object attribute order is irrelevant, so objects use a sorted map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Type {
@@ -155,6 +157,26 @@ impl Value {
                 m.iter().map(|(k, v)| (k.clone(), v.implied_type().unwrap_or(Type::Dynamic))),
             )),
             Value::Dynamic(t, _) => Some(t.clone()),
+        }
+    }
+
+    /// The value a path points at: attributes of objects, map keys, list/tuple indexes,
+    /// and set elements (found by value). `None` when the path leads nowhere (including
+    /// through null or unknown values).
+    pub fn at_path(&self, path: &AttributePath) -> Option<&Value> {
+        path.steps.iter().try_fold(self, |v, step| v.step(step))
+    }
+
+    fn step(&self, step: &Step) -> Option<&Value> {
+        match (self, step) {
+            (Value::Dynamic(_, inner), _) => inner.step(step),
+            (Value::Object(m), Step::Attribute(name)) => m.get(name),
+            (Value::Map(m), Step::Key(key)) => m.get(key),
+            (Value::List(items) | Value::Tuple(items), Step::Index(i)) => {
+                usize::try_from(*i).ok().and_then(|i| items.get(i))
+            }
+            (Value::Set(items), Step::SetElement(e)) => items.iter().find(|x| x.semantically_equal(e)),
+            _ => None,
         }
     }
 
