@@ -1,6 +1,7 @@
-//! Configuration validation: runs every attribute's validators (skipping null/unknown),
-//! required/conflict checks that Terraform itself does not do, then the resource's own
-//! cross-attribute `validate`.
+//! Configuration validation: runs every attribute's validators (skipping null/unknown
+//! values unless a validator asks for them), at every nesting level. Terraform itself
+//! checks required/optional attributes and types; the server calls the resource's own
+//! cross-attribute `validate` after this.
 
 use super::diag::Diagnostics;
 use super::path::AttributePath;

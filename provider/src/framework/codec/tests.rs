@@ -368,6 +368,17 @@ fn json_decode_table() {
 }
 
 #[test]
+fn json_ignore_undefined_drops_removed_attributes() {
+    let ty = object_type(&[("a", Type::String), ("nested", object_type(&[("x", Type::Bool)]))]);
+    let text = br#"{"a":"1","gone":[1,2],"nested":{"x":true,"old":null}}"#;
+    assert!(decode_json(text, &ty).is_err());
+    assert_eq!(
+        decode_json_ignore_undefined(text, &ty),
+        Ok(obj(&[("a", s("1")), ("nested", obj(&[("x", Value::Bool(true))]))]))
+    );
+}
+
+#[test]
 fn json_cannot_hold_unknowns() {
     let err = try_encode_json(&obj(&[("a", Value::unknown())]), &object_type(&[("a", Type::String)]));
     assert_eq!(err.err().map(|e| e.path_text), Some("a".to_owned()));
