@@ -99,6 +99,52 @@ fn msgpack_vectors() -> Vec<(&'static str, Type, Value, &'static str)> {
             obj(&[("a", s("x")), ("b", Value::Null)]),
             "82 a1 61 a1 78 a1 62 c0",
         ),
+        // From terraform-plugin-go's tftypes msgpack tests (written by the same cty rules).
+        (
+            "smallest float",
+            Type::Number,
+            Value::Number(Number::Float(f64::from_bits(1))),
+            "cb 0000000000000001",
+        ),
+        (
+            "negative infinity",
+            Type::Number,
+            Value::Number(Number::Float(f64::NEG_INFINITY)),
+            "cb fff0000000000000",
+        ),
+        (
+            "u64 max as string",
+            Type::Number,
+            Value::Number(Number::UInt(u64::MAX)),
+            "b4 3138343436373434303733373039353531363135",
+        ),
+        (
+            "dynamic bool",
+            Type::Dynamic,
+            Value::Dynamic(Type::Bool, Box::new(Value::Bool(true))),
+            "92 c4 06 22626f6f6c22 c3",
+        ),
+        (
+            "dynamic number",
+            Type::Dynamic,
+            Value::Dynamic(Type::Number, Box::new(Value::from(1))),
+            "92 c4 08 226e756d62657222 01",
+        ),
+        (
+            "dynamic map",
+            Type::Dynamic,
+            Value::Dynamic(
+                Type::Map(Box::new(Type::String)),
+                Box::new(Value::Map(BTreeMap::from([("hello".to_owned(), s("hello"))]))),
+            ),
+            "92 c4 10 5b226d6170222c22737472696e67225d 81 a5 68656c6c6f a5 68656c6c6f",
+        ),
+        (
+            "set of dynamic",
+            set(Type::Dynamic),
+            Value::Set(vec![Value::Dynamic(Type::String, Box::new(s("hello")))]),
+            "91 92 c4 08 22737472696e6722 a5 68656c6c6f",
+        ),
         ("dynamic null", Type::Dynamic, Value::Null, "c0"),
         ("dynamic unknown", Type::Dynamic, Value::unknown(), "d4 00 00"),
         (
@@ -123,6 +169,24 @@ fn msgpack_matches_cty_bytes() {
         assert_eq!(try_encode_msgpack(&value, &ty), Ok(want.clone()), "encode {name}");
         assert_eq!(decode_msgpack(&want, &ty), Ok(value), "decode {name}");
     }
+}
+
+#[test]
+fn msgpack_number_text_vectors() {
+    // 100 nines travel as str8; f64::MAX is an integer and travels as its exact digits.
+    let nines = "9".repeat(100);
+    let mut want = vec![0xd9, 100];
+    want.extend_from_slice(nines.as_bytes());
+    let big = Value::Number(Number::Big(nines.clone()));
+    assert_eq!(try_encode_msgpack(&big, &Type::Number), Ok(want.clone()));
+    assert_eq!(decode_msgpack(&want, &Type::Number), Ok(big));
+
+    let max_digits = format!("{:.0}", f64::MAX);
+    assert!(max_digits.starts_with("1797693134862315") && max_digits.len() == 309);
+    let mut want = vec![0xda, 0x01, 0x35];
+    want.extend_from_slice(max_digits.as_bytes());
+    assert_eq!(try_encode_msgpack(&Value::Number(Number::Float(f64::MAX)), &Type::Number), Ok(want.clone()));
+    assert_eq!(decode_msgpack(&want, &Type::Number), Ok(Value::Number(Number::Big(max_digits))));
 }
 
 #[test]
