@@ -19,7 +19,11 @@ pub struct PlanModifyRequest<'a> {
 
 #[derive(Debug)]
 pub struct PlanModifyResponse {
+    /// Starts as the value planned so far (after defaults, unknown marking and earlier
+    /// modifiers); a modifier reads and replaces it.
     pub plan_value: Value,
+    /// Ask for replacement; the framework keeps it only if the planned value differs
+    /// from the prior state's.
     pub requires_replace: bool,
     pub diagnostics: Diagnostics,
 }

@@ -410,6 +410,7 @@ impl ObjectBuilder {
         self.set(name, Value::Null)
     }
 
+    /// The object value.
     pub fn build(self) -> Value {
         Value::Object(self.attributes)
     }
