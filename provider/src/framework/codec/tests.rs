@@ -506,3 +506,115 @@ fn type_json_table() {
         assert!(type_from_json(&parsed).is_err(), "should reject {text}");
     }
 }
+
+/// A tiny deterministic generator (xorshift) for randomized round trips.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn string(&mut self) -> String {
+        const PIECES: [&str; 8] = ["a", "Zz", "<&>", "é", "😀", "\"\\", "\n\t", "0"];
+        (0..self.below(4)).map(|_| PIECES[self.below(8) as usize]).collect()
+    }
+
+    fn ty(&mut self, depth: u32) -> Type {
+        let pick = if depth == 0 { self.below(4) } else { self.below(10) };
+        match pick {
+            0 => Type::Bool,
+            1 => Type::Number,
+            2 => Type::String,
+            3 => Type::Dynamic,
+            4 => list(self.ty(depth - 1)),
+            5 => set(self.ty(depth - 1)),
+            6 => Type::Map(Box::new(self.ty(depth - 1))),
+            7 => Type::Tuple((0..self.below(3)).map(|_| self.ty(depth - 1)).collect()),
+            _ => Type::object((0..self.below(4)).map(|i| (format!("attr{i}"), self.ty(depth - 1)))),
+        }
+    }
+
+    fn number(&mut self) -> Number {
+        match self.below(6) {
+            0 => Number::Int(self.next() as i64),
+            1 => Number::Int(self.below(300) as i64 - 150),
+            2 => Number::UInt(u64::MAX - self.below(1000)),
+            3 => Number::Float((self.below(1000) as f64 + 0.5) / 4.0),
+            4 => Number::Big(format!("0.{}1", self.below(1000))),
+            _ => Number::Big(format!("-{}123456789012345678901", self.below(9) + 1)),
+        }
+    }
+
+    /// A value of type `ty`; unknowns only when `unknowns` (JSON cannot hold them).
+    fn value(&mut self, ty: &Type, unknowns: bool) -> Value {
+        match self.below(12) {
+            0 => return Value::Null,
+            1 if unknowns && *ty != Type::Dynamic => {
+                return Value::Unknown(Refinements { not_null: true, raw: Some(hex("81 01 c2")) });
+            }
+            2 if unknowns => return Value::unknown(),
+            _ => {}
+        }
+        match ty {
+            Type::Bool => Value::Bool(self.below(2) == 0),
+            Type::Number => Value::Number(self.number()),
+            Type::String => Value::String(self.string()),
+            Type::Dynamic => {
+                let t = self.ty(1);
+                if t == Type::Dynamic {
+                    return Value::Null;
+                }
+                let v = self.value(&t, unknowns);
+                Value::Dynamic(t, Box::new(v))
+            }
+            Type::List(e) => Value::List((0..self.below(4)).map(|_| self.value(e, unknowns)).collect()),
+            Type::Set(e) => {
+                let mut items: Vec<Value> = Vec::new();
+                for _ in 0..self.below(4) {
+                    let v = self.value(e, unknowns);
+                    if !items
+                        .iter()
+                        .any(|o| o.is_fully_known() && v.is_fully_known() && o.semantically_equal(&v))
+                    {
+                        items.push(v);
+                    }
+                }
+                Value::Set(items)
+            }
+            Type::Map(e) => {
+                Value::Map((0..self.below(4)).map(|_| (self.string(), self.value(e, unknowns))).collect())
+            }
+            Type::Tuple(es) => Value::Tuple(es.iter().map(|t| self.value(t, unknowns)).collect()),
+            Type::Object { attributes, .. } => {
+                Value::Object(attributes.iter().map(|(k, t)| (k.clone(), self.value(t, unknowns))).collect())
+            }
+        }
+    }
+}
+
+#[test]
+fn randomized_round_trips() {
+    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    for i in 0..2000 {
+        let ty = g.ty(3);
+        let with_unknowns = g.value(&ty, true);
+        let bytes = try_encode_msgpack(&with_unknowns, &ty);
+        assert!(bytes.is_ok(), "msgpack encode #{i} {ty:?} {with_unknowns:?}: {bytes:?}");
+        let decoded = decode_msgpack(&bytes.unwrap_or_default(), &ty);
+        assert_eq!(decoded, Ok(with_unknowns), "msgpack #{i} {ty:?}");
+
+        let known = g.value(&ty, false);
+        let text = try_encode_json(&known, &ty);
+        assert!(text.is_ok(), "json encode #{i} {ty:?} {known:?}: {text:?}");
+        let decoded = decode_json(&text.unwrap_or_default(), &ty);
+        assert_eq!(decoded, Ok(known), "json #{i} {ty:?}");
+    }
+}
