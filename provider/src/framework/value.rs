@@ -243,8 +243,20 @@ impl Value {
 
 fn number_eq(a: &Number, b: &Number) -> bool {
     match (a, b) {
-        (Number::Big(x), Number::Big(y)) => x == y,
-        (Number::Big(_), _) | (_, Number::Big(_)) => false,
+        // Compare exact decimal forms: a Big may equal an integral float beyond i64.
+        (Number::Big(_), _) | (_, Number::Big(_)) => {
+            let canonical = |n: &Number| match n {
+                Number::Big(text) => Number::parse(text),
+                // Shortest float text is not exact; integral floats print exactly.
+                Number::Float(f) if f.fract() == 0.0 && f.is_finite() => Number::parse(&format!("{f:.0}")),
+                Number::Float(_) => Some(n.clone()),
+                _ => Number::parse(&n.to_text()),
+            };
+            match (canonical(a), canonical(b)) {
+                (Some(x), Some(y)) => x == y,
+                _ => a == b,
+            }
+        }
         _ => to_f64(a) == to_f64(b) && to_i128(a) == to_i128(b),
     }
 }
@@ -532,6 +544,24 @@ mod tests {
                 true,
             ),
             ("different strings", Value::from("a"), Value::from("b"), false),
+            (
+                "big equals integral float",
+                Value::from(1e21),
+                Value::Number(Number::Big("1000000000000000000000".into())),
+                true,
+            ),
+            (
+                "big equals same text",
+                Value::Number(Number::Big("0.1".into())),
+                Value::Number(Number::Big("0.10".into())),
+                true,
+            ),
+            (
+                "inexact big is not the float",
+                Value::Number(Number::Big("0.1".into())),
+                Value::from(0.1),
+                false,
+            ),
         ];
         for (name, a, b, want) in cases {
             assert_eq!(a.semantically_equal(&b), want, "case {name}");
