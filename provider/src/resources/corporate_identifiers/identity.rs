@@ -22,6 +22,8 @@
 //! `LENOVO,...` and `Lenovo,...` as the same device (Intune matching is not documented in
 //! detail; case-insensitive is the conservative choice for duplicate detection).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 
 /// `importedDeviceIdentityType` for Windows corporate identifiers.
@@ -198,6 +200,23 @@ pub fn parse_identifier(identifier: &str) -> Result<DeviceIdentity, IdentityErro
         [manufacturer, model, serial] => DeviceIdentity::new(*manufacturer, *model, *serial, None),
         _ => Err(IdentityError::WrongPartCount { value: identifier.to_owned(), found: parts.len() }),
     }
+}
+
+/// Every configured device that repeats an earlier one, as `(first index, later index)`,
+/// in order of the later index. Intune compares identifiers case-insensitively, and so
+/// does this.
+pub fn duplicate_pairs(devices: &[DeviceIdentity]) -> Vec<(usize, usize)> {
+    let mut first_index: HashMap<IdentityKey, usize> = HashMap::with_capacity(devices.len());
+    let mut pairs = Vec::new();
+    for (index, device) in devices.iter().enumerate() {
+        match first_index.entry(device.key()) {
+            Entry::Occupied(first) => pairs.push((*first.get(), index)),
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+        }
+    }
+    pairs
 }
 
 /// Check one identifier part (manufacturer, model or serial number).
@@ -421,6 +440,14 @@ mod tests {
         );
         assert!(matches!(bad.validate(), Err(IdentityError::SurroundingWhitespace { .. })));
         assert!(id("M", "X", "1").problems().is_empty());
+    }
+
+    #[test]
+    fn duplicate_pairs_point_at_the_first_occurrence() {
+        let devices =
+            [id("A", "B", "1"), id("a", "b", "2"), id("a", "b", "1"), id("A", "B", "2"), id("A", "b", "1")];
+        assert_eq!(duplicate_pairs(&devices), [(0, 2), (1, 3), (0, 4)]);
+        assert!(duplicate_pairs(&devices[..2]).is_empty());
     }
 
     #[test]

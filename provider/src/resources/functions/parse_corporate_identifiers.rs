@@ -7,7 +7,6 @@
 //! would need normalised (periods in serials, surrounding whitespace) is an error that
 //! shows the normalised form, so the file gets fixed instead of silently diverging.
 
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -15,6 +14,7 @@ use super::csv::{self, CsvError};
 use crate::framework::resource::{Function, FunctionError, FunctionParam, FunctionSignature};
 use crate::framework::{Type, Value};
 use crate::resources::corporate_identifiers::identity::{DeviceIdentity, IdentityError, IdentityKey};
+use crate::resources::corporate_identifiers::value::{device_to_value, device_type};
 
 /// Most data rows one call accepts. Bounds the work and the size of the result; 20 times
 /// the Intune portal's 5,000-row cap per file.
@@ -83,36 +83,12 @@ impl Function for ParseCorporateIdentifiers {
             }
         };
         let devices = parse_csv(text).map_err(|e| argument_error(e.to_string()))?;
-        Ok(Value::List(devices.iter().map(device_value).collect()))
+        Ok(Value::List(devices.iter().map(device_to_value).collect()))
     }
 }
 
 fn argument_error(message: impl Into<String>) -> FunctionError {
     FunctionError { message: message.into(), argument: Some(0) }
-}
-
-/// The object type of one device, as `devices` elements are typed.
-pub fn device_type() -> Type {
-    let string = || Type::String;
-    Type::Object {
-        attributes: BTreeMap::from([
-            ("manufacturer".to_owned(), string()),
-            ("model".to_owned(), string()),
-            ("serial_number".to_owned(), string()),
-            ("description".to_owned(), string()),
-        ]),
-        optional: Vec::new(),
-    }
-}
-
-/// One device as a Terraform object value of [`device_type`].
-pub fn device_value(device: &DeviceIdentity) -> Value {
-    Value::Object(BTreeMap::from([
-        ("manufacturer".to_owned(), Value::from(device.manufacturer.as_str())),
-        ("model".to_owned(), Value::from(device.model.as_str())),
-        ("serial_number".to_owned(), Value::from(device.serial_number.as_str())),
-        ("description".to_owned(), Value::from(device.description.clone())),
-    ]))
 }
 
 /// What is wrong with one line.
@@ -130,7 +106,7 @@ pub enum LineProblem {
     Duplicate { first_line: usize, identifier: String },
     #[error("looks like a header row; a header is only allowed as the first row")]
     MisplacedHeader,
-    #[error("is row {MAX_ROWS} + 1; at most {MAX_ROWS} rows are accepted, split the file")]
+    #[error("goes past the limit of {MAX_ROWS} rows; split the file")]
     TooManyRows,
 }
 

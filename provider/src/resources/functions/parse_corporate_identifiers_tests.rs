@@ -11,6 +11,8 @@
 
 use proptest::prelude::*;
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 fn d(manufacturer: &str, model: &str, serial: &str, description: Option<&str>) -> DeviceIdentity {
@@ -237,7 +239,7 @@ fn row_limit() {
     assert_eq!(parse_csv(&text).map(|d| d.len()), Ok(MAX_ROWS), "exactly the limit, plus a header");
     text.push_str("M,X,last\nM,X,never-read\n");
     assert_eq!(problems(&text), [(MAX_ROWS + 2, LineProblem::TooManyRows)]);
-    assert!(parse_csv(&text).unwrap_err().to_string().contains("at most 100000 rows"));
+    assert!(parse_csv(&text).unwrap_err().to_string().contains("past the limit of 100000 rows"));
 }
 
 #[test]
