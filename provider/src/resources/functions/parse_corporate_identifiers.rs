@@ -44,7 +44,7 @@ Values are never changed. A line is rejected, with its line number, when:
 - it has fewer than 3 or more than 4 columns;
 - it repeats an earlier device (Intune compares identifiers case-insensitively).
 
-At most 100,000 rows are accepted."#;
+A file without device rows gives an empty list. At most 100,000 rows are accepted."#;
 
 /// The `parse_corporate_identifiers` provider function.
 #[derive(Debug, Default)]
