@@ -77,8 +77,12 @@ pub enum IdentityError {
     )]
     Comma { field: Field, value: String },
 
-    #[error("{field} {value:?} contains a control character (such as a tab or line break)")]
-    ControlCharacter { field: Field, value: String },
+    #[error(
+        "{field} {value:?} contains the control or invisible character U+{code:04X} (such as a tab, \
+         a line break, or a byte order mark left over from joining files)",
+        code = u32::from(*.character)
+    )]
+    HiddenCharacter { field: Field, value: String, character: char },
 
     #[error(
         "{field} {value:?} has leading or trailing whitespace, which would not match the device; \
@@ -111,7 +115,7 @@ impl IdentityError {
         match self {
             IdentityError::Empty { field }
             | IdentityError::Comma { field, .. }
-            | IdentityError::ControlCharacter { field, .. }
+            | IdentityError::HiddenCharacter { field, .. }
             | IdentityError::SurroundingWhitespace { field, .. } => Some(*field),
             IdentityError::SerialPeriods { .. } => Some(Field::SerialNumber),
             IdentityError::EmptyDescription | IdentityError::DescriptionTooLong { .. } => {
@@ -227,8 +231,8 @@ pub fn validate_part(field: Field, value: &str) -> Result<(), IdentityError> {
     if value.contains(SEPARATOR) {
         return Err(IdentityError::Comma { field, value: value.to_owned() });
     }
-    if value.chars().any(char::is_control) {
-        return Err(IdentityError::ControlCharacter { field, value: value.to_owned() });
+    if let Some(character) = value.chars().find(|c| is_hidden(*c)) {
+        return Err(IdentityError::HiddenCharacter { field, value: value.to_owned(), character });
     }
     let trimmed = value.trim();
     if field == Field::SerialNumber && value.contains('.') {
@@ -249,6 +253,14 @@ pub fn validate_part(field: Field, value: &str) -> Result<(), IdentityError> {
         });
     }
     Ok(())
+}
+
+/// Characters that cannot be seen in a file or the Intune portal, so a part holding one
+/// would look right and never match: control characters, and the zero-width format
+/// characters spreadsheets and joined files leave behind (byte order mark, zero-width
+/// space/joiners, word joiner, soft hyphen).
+fn is_hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 /// Check a description: free text, but not empty (null says "none") and within Intune's limit.
@@ -362,12 +374,29 @@ mod tests {
             (
                 SerialNumber,
                 "AB\tC",
-                Some(IdentityError::ControlCharacter { field: SerialNumber, value: "AB\tC".into() }),
+                Some(IdentityError::HiddenCharacter {
+                    field: SerialNumber,
+                    value: "AB\tC".into(),
+                    character: '\t',
+                }),
             ),
             (
                 Manufacturer,
                 "x\ny",
-                Some(IdentityError::ControlCharacter { field: Manufacturer, value: "x\ny".into() }),
+                Some(IdentityError::HiddenCharacter {
+                    field: Manufacturer,
+                    value: "x\ny".into(),
+                    character: '\n',
+                }),
+            ),
+            (
+                Manufacturer,
+                "\u{feff}Lenovo",
+                Some(IdentityError::HiddenCharacter {
+                    field: Manufacturer,
+                    value: "\u{feff}Lenovo".into(),
+                    character: '\u{feff}',
+                }),
             ),
             (
                 Manufacturer,
@@ -409,6 +438,8 @@ mod tests {
         assert!(e.contains("\"1234\""), "{e}");
         let e = validate_part(Field::Model, " T14 ").unwrap_err().to_string();
         assert!(e.contains("\"T14\""), "{e}");
+        let e = validate_part(Field::Manufacturer, "\u{feff}HP").unwrap_err().to_string();
+        assert!(e.contains("U+FEFF") && e.contains("\"\\u{feff}HP\""), "{e}");
         let e = validate_part(Field::Model, "T14, Gen 2").unwrap_err().to_string();
         assert!(e.contains("comma") && e.contains("manufacturer,model,serial"), "{e}");
     }

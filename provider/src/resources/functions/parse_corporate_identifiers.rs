@@ -37,8 +37,9 @@ blank lines, comment lines starting with `#`, LF or CRLF line ends and a UTF-8 b
 
 Values are never changed. A line is rejected, with its line number, when:
 - a manufacturer, model or serial number contains a comma (even quoted: Intune stores the identifier as
-  `manufacturer,model,serial` and cannot hold a comma inside a part), is empty, contains a control character, or
-  has leading or trailing whitespace (the message shows the trimmed value);
+  `manufacturer,model,serial` and cannot hold a comma inside a part), is empty, contains a control or
+  invisible character (such as a byte order mark), or has leading or trailing whitespace (the message shows
+  the trimmed value);
 - a serial number contains periods (Intune requires them removed; the message shows the serial without them);
 - a description is longer than 128 characters;
 - it has fewer than 3 or more than 4 columns;

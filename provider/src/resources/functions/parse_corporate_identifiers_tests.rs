@@ -172,7 +172,25 @@ fn rejected_files_name_each_line() {
             "a,b,\"c\nd\"",
             vec![(
                 1,
-                IdentityError::ControlCharacter { field: Field::SerialNumber, value: "c\nd".into() }.into(),
+                IdentityError::HiddenCharacter {
+                    field: Field::SerialNumber,
+                    value: "c\nd".into(),
+                    character: '\n',
+                }
+                .into(),
+            )],
+        ),
+        (
+            "two files joined, the second with its byte order mark",
+            "\u{feff}a,b,c\n\u{feff}d,e,f\n",
+            vec![(
+                2,
+                IdentityError::HiddenCharacter {
+                    field: Field::Manufacturer,
+                    value: "\u{feff}d".into(),
+                    character: '\u{feff}',
+                }
+                .into(),
             )],
         ),
         (
