@@ -18,9 +18,10 @@
 //!   column, which is the Graph `description`); no length limit is documented for the
 //!   identifier parts, so we impose none.
 //!
-//! Identifiers are compared case-insensitively ([`IdentityKey`]), as Intune treats
-//! `LENOVO,...` and `Lenovo,...` as the same device (Intune matching is not documented in
-//! detail; case-insensitive is the conservative choice for duplicate detection).
+//! Identifiers are compared case-insensitively ([`IdentityKey`]): `LENOVO,...` and
+//! `Lenovo,...` are one device to us. Microsoft does not document how Intune compares
+//! identifiers; case-insensitive is the conservative choice, since it can only make us
+//! report a duplicate, never import two rows Intune might merge or reject.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
