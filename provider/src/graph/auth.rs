@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
-use azure_core::http::{ClientMethodOptions, ClientOptions, Transport};
+use azure_core::http::{
+    ClientMethodOptions, ClientOptions, ExponentialRetryOptions, RetryOptions, Transport,
+};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertion, ClientAssertionCredential,
     ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
@@ -110,6 +112,13 @@ pub fn credential_source(config: &GraphConfig, http: reqwest::Client) -> Result<
             }
             .into(),
         )),
+        // Few, quick retries: a wrong CA file or proxy must surface as itself, not as the
+        // caller's deadline expiring behind minutes of back-off.
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            max_retries: 3,
+            max_total_elapsed: azure_core::time::Duration::seconds(20),
+            ..ExponentialRetryOptions::default()
+        }),
         ..ClientOptions::default()
     };
     let cred: Arc<dyn TokenCredential> = match &config.credential {
@@ -191,8 +200,17 @@ impl TokenSource for AzureTokenSource {
 /// Converts an `azure_identity` failure, keeping Entra's AADSTS code and description (Entra never
 /// echoes the secret back; the credential types never put it in errors).
 fn auth_error(method: &str, e: &azure_core::Error) -> Error {
-    let mut err =
-        Error::new(ErrorKind::Auth, format!("{method} authentication failed: {}", one_line(&e.to_string())));
+    // azure_core wraps the cause (e.g. "retry policy expired" around a TLS error): keep the chain.
+    let mut text = one_line(&e.to_string());
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let line = one_line(&c.to_string());
+        if !text.contains(&line) {
+            text = format!("{text}: {line}");
+        }
+        cause = c.source();
+    }
+    let mut err = Error::new(ErrorKind::Auth, format!("{method} authentication failed: {text}"));
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(x) = cur {
         if let Some(az) = x.downcast_ref::<azure_core::Error>()

@@ -17,7 +17,7 @@ use super::cx::CallCx;
 use super::error::{Error, ErrorKind, Result};
 use super::ratelimit::{Limiter, RateLimit, is_intune_write};
 use super::retry::{RetryPolicy, is_retryable_status, retry_after};
-use super::transport::build_http_client;
+use super::transport::{build_http_client, describe};
 
 /// Graph API version of a call. One `$batch` targets one version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -466,18 +466,6 @@ async fn read_full(
     let headers = rsp.headers().clone();
     let body = rsp.bytes().await.map_err(|e| Failure { sent: true, error: describe(&e) })?;
     Ok((status, headers, body.to_vec()))
-}
-
-/// A reqwest error with its causes (reqwest's own Display stops at the first level).
-fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Body text for trace logs with values of secret-looking properties replaced.

@@ -31,3 +31,5 @@ pub use reqwest::Method;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tls;

@@ -52,6 +52,18 @@ fn load_pem_roots(path: &Path) -> Result<Vec<reqwest::Certificate>> {
     Ok(certs)
 }
 
+/// A reqwest error with its causes (reqwest's own Display stops at the first level).
+pub fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// Lends our reqwest client to `azure_identity` (its own reqwest support is disabled to avoid a
 /// second TLS stack).
 #[derive(Clone)]
@@ -86,7 +98,8 @@ impl HttpClient for AzureTransport {
         };
         let rsp = req.send().await.map_err(|e| {
             let kind = if e.is_connect() { AzKind::Connection } else { AzKind::Io };
-            AzError::with_error(kind, e, "request to the identity endpoint failed")
+            let message = format!("request to the identity endpoint failed: {}", describe(&e));
+            AzError::with_error(kind, e, message)
         })?;
         let status = rsp.status().as_u16();
         let mut headers = azure_core::http::headers::Headers::new();
