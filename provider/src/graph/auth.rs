@@ -525,4 +525,58 @@ mod tests {
         let err = CertificateAssertion::load("app", "aud".into(), &src, None).err().unwrap();
         assert!(!err.to_string().contains("%%%not"), "{err}");
     }
+
+    fn http() -> reqwest::Client {
+        crate::graph::transport::install_crypto_provider();
+        reqwest::Client::new()
+    }
+
+    #[tokio::test]
+    async fn oidc_token_file_is_re_read_for_every_assertion() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "first.jwt\n").unwrap();
+        let a = OidcAssertion { source: OidcSource::TokenFile(file.clone()), http: http() };
+        assert_eq!(a.secret(None).await.unwrap(), "first.jwt");
+        std::fs::write(&file, "rotated.jwt").unwrap();
+        assert_eq!(a.secret(None).await.unwrap(), "rotated.jwt");
+        let a = OidcAssertion { source: OidcSource::Token(Secret::new("inline.jwt")), http: http() };
+        assert_eq!(a.secret(None).await.unwrap(), "inline.jwt");
+        assert!(!format!("{a:?}").contains("inline.jwt"));
+    }
+
+    #[tokio::test]
+    async fn oidc_request_url_asks_for_the_entra_audience() {
+        use wiremock::matchers::{header, method, path, query_param};
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(method("GET"))
+            .and(path("/token"))
+            .and(query_param("api-version", "2.0"))
+            .and(query_param("audience", "api://AzureADTokenExchange"))
+            .and(header("authorization", "Bearer request-token"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({"value":"gh.jwt"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let source = OidcSource::Request {
+            url: format!("{}/token?api-version=2.0", server.uri()),
+            token: Secret::new("request-token"),
+        };
+        let a = OidcAssertion { source, http: http() };
+        assert_eq!(a.secret(None).await.unwrap(), "gh.jwt");
+        server.verify().await;
+
+        // A failing endpoint yields an error without the request token.
+        let bad = OidcAssertion {
+            source: OidcSource::Request {
+                url: format!("{}/nope", server.uri()),
+                token: Secret::new("request-token"),
+            },
+            http: http(),
+        };
+        let err = bad.secret(None).await.unwrap_err().to_string();
+        assert!(err.contains("HTTP 404") && !err.contains("request-token"), "{err}");
+    }
 }

@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use super::auth::{TokenCache, TokenSource, credential_source};
+use super::coalesce::Coalescer;
 use super::config::GraphConfig;
 use super::cx::CallCx;
 use super::error::{Error, ErrorKind, Result};
@@ -132,6 +133,7 @@ pub(super) struct Inner {
     tokens: OnceCell<TokenCache>,
     preset_tokens: Option<Arc<dyn TokenSource>>,
     pub(super) limiter: Limiter,
+    pub(super) coalescer: Coalescer,
 }
 
 impl fmt::Debug for GraphClient {
@@ -201,6 +203,7 @@ impl GraphClient {
                 tokens: OnceCell::new(),
                 preset_tokens,
                 limiter,
+                coalescer: Coalescer::default(),
             }),
         }
     }

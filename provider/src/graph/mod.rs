@@ -7,12 +7,12 @@
 //! - [`retry`], [`ratelimit`], [`consistency`]: when to retry, Intune write pacing, waiting out
 //!   eventual consistency. [`cx`]: per-call cancellation and deadline. [`error`]: the error type.
 //!
-//! Read coalescing (issue #11, combining concurrent GETs into one `$batch`) is not implemented;
-//! its seam is [`GraphClient::batch`] plus a queue in front of [`GraphClient::get`].
+//! - [`coalesce`]: concurrent GETs combined into one `$batch` (`get_json_coalesced`).
 
 pub mod auth;
 pub mod batch;
 pub mod client;
+pub mod coalesce;
 pub mod config;
 pub mod consistency;
 pub mod cx;

@@ -505,3 +505,59 @@ async fn intune_writes_are_paced_other_calls_are_not() {
     assert_eq!(err.kind, ErrorKind::Timeout);
     assert_eq!(requests(&server).await.len(), 7);
 }
+
+#[tokio::test]
+async fn concurrent_gets_are_coalesced_into_one_batch() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    if r["url"] == "/groups/missing" {
+                        json!({"id": r["id"], "status": 404, "body": {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}})
+                    } else {
+                        json!({"id": r["id"], "status": 200, "body": {"url": r["url"]}})
+                    }
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+        })
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let cx = cx();
+    let (a, b, again, missing) = tokio::join!(
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/a"),
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/b"),
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/a"),
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/missing"),
+    );
+    assert_eq!(a.unwrap()["url"], "/groups/a");
+    assert_eq!(b.unwrap()["url"], "/groups/b");
+    assert_eq!(again.unwrap()["url"], "/groups/a");
+    assert!(missing.unwrap_err().is_not_found());
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 1, "one $batch for all four reads");
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["requests"].as_array().unwrap().len(), 3, "identical paths fetched once");
+}
+
+#[tokio::test]
+async fn a_lone_coalesced_get_is_a_plain_get() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/beta/deviceManagement/configurationPolicies/p"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id":"p"})))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let v: Value =
+        c.get_json_coalesced(&cx(), Api::Beta, "/deviceManagement/configurationPolicies/p").await.unwrap();
+    assert_eq!(v["id"], "p");
+    assert_eq!(requests(&server).await.len(), 1);
+}

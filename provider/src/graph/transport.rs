@@ -13,12 +13,17 @@ use futures::TryStreamExt;
 use super::config::GraphConfig;
 use super::error::{Error, ErrorKind, Result};
 
+/// Makes ring the process-wide rustls provider. reqwest is built without one (no aws-lc) and
+/// panics when building a client if none is installed; call this before any `reqwest::Client`.
+pub fn install_crypto_provider() {
+    // An Err only means a provider is already installed (ours is the only one compiled in).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Builds the reqwest client for `config`: system roots plus the PEM roots of
 /// `ca_certificate_file`, proxies from `HTTPS_PROXY`/`NO_PROXY`, HTTP/2 via ALPN, no redirects.
 pub fn build_http_client(config: &GraphConfig) -> Result<reqwest::Client> {
-    // reqwest is built without a default crypto provider (no aws-lc); it uses the process
-    // default, so make sure that is ring. An Err only means a provider is already installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto_provider();
 
     let mut builder = reqwest::Client::builder()
         .user_agent(config.user_agent.clone())
