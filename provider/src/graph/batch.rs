@@ -178,7 +178,7 @@ impl GraphClient {
             let client_request_id = uuid::Uuid::new_v4().to_string();
             let writes = u32::try_from(writes).unwrap_or(u32::MAX);
             let envelope: Envelope = self
-                .send_inner(cx, &req, &client_request_id, writes)
+                .send_inner(cx, &req, &client_request_id, Some(writes))
                 .await
                 .map_err(|e| e.with_client_request_id(&client_request_id))?
                 .json()?;
@@ -226,7 +226,10 @@ fn retry_set(pending: &[BatchRequest], answers: &HashMap<String, BatchResponse>)
     let mut set: HashSet<String> = pending
         .iter()
         .filter(|r| {
-            answers.get(&r.id).is_some_and(|a| is_retryable_status(a.status, r.method != Method::POST))
+            // Inner 500/502 are left to the caller: inside a batch they are often permanent.
+            answers.get(&r.id).is_some_and(|a| {
+                is_retryable_status(a.status, r.method != Method::POST) && !matches!(a.status, 500 | 502)
+            })
         })
         .map(|r| r.id.clone())
         .collect();

@@ -17,7 +17,7 @@ use super::config::GraphConfig;
 use super::cx::CallCx;
 use super::error::{Error, ErrorKind, Result};
 use super::ratelimit::{Limiter, RateLimit, is_intune_write};
-use super::retry::{RetryPolicy, is_retryable_status, retry_after};
+use super::retry::{RetryPolicy, is_retryable_status, max_attempts_for, retry_after};
 use super::transport::{build_http_client, describe};
 
 /// Graph API version of a call. One `$batch` targets one version.
@@ -270,18 +270,19 @@ impl GraphClient {
     /// Sends `req` with authentication, pacing and retries; returns a 2xx response or an error.
     pub async fn send(&self, cx: &CallCx, req: GraphRequest) -> Result<Response> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        self.send_inner(cx, &req, &client_request_id, 1)
+        self.send_inner(cx, &req, &client_request_id, None)
             .await
             .map_err(|e| e.with_client_request_id(&client_request_id))
     }
 
-    /// `send`, with `writes` counted against the Intune write budget (for `$batch`).
+    /// `send`; `intune_writes` overrides how many Intune writes the request counts as (for
+    /// `$batch`, whose own path is not an Intune path).
     pub(super) async fn send_inner(
         &self,
         cx: &CallCx,
         req: &GraphRequest,
         client_request_id: &str,
-        intune_writes: u32,
+        intune_writes: Option<u32>,
     ) -> Result<Response> {
         cx.check()?;
         let url = self.url_for(req.api, &req.path)?;
@@ -297,7 +298,7 @@ impl GraphClient {
         };
         let path_for_limit =
             url.path().strip_prefix(self.inner.endpoint.path()).unwrap_or(url.path()).to_owned();
-        let writes = if is_intune_write(&req.method, &path_for_limit) { intune_writes.max(1) } else { 0 };
+        let writes = intune_writes.unwrap_or(u32::from(is_intune_write(&req.method, &path_for_limit)));
         let mut reauthenticated = false;
         let mut attempt: u32 = 0;
         loop {
@@ -321,7 +322,17 @@ impl GraphClient {
             }
 
             let started = Instant::now();
-            let outcome = cx.run(async { read_full(builder.send().await).await }).await?;
+            let outcome = match cx.run(async { read_full(builder.send().await).await }).await {
+                Ok(o) => o,
+                // A POST cut off by the deadline may still complete on the server.
+                Err(e) if e.kind == ErrorKind::Timeout && !idempotent => {
+                    return Err(Error::new(
+                        ErrorKind::Ambiguous,
+                        "the deadline passed while waiting for the answer",
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
             let latency_ms = started.elapsed().as_millis();
             let (status, headers, rsp_body) = match outcome {
                 Ok(parts) => parts,
@@ -331,7 +342,7 @@ impl GraphClient {
                         return Err(Error::new(ErrorKind::Ambiguous, error));
                     }
                     let err = Error::new(ErrorKind::Transport, error);
-                    self.wait_before_retry(cx, attempt, None, err, policy).await?;
+                    self.wait_before_retry(cx, attempt, policy.max_attempts, None, err, policy).await?;
                     continue;
                 }
             };
@@ -364,7 +375,8 @@ impl GraphClient {
             if !is_retryable_status(status, idempotent) {
                 return Err(err);
             }
-            self.wait_before_retry(cx, attempt, retry_after(&headers), err, policy).await?;
+            let max = max_attempts_for(status, policy.max_attempts);
+            self.wait_before_retry(cx, attempt, max, retry_after(&headers), err, policy).await?;
         }
     }
 
@@ -373,11 +385,12 @@ impl GraphClient {
         &self,
         cx: &CallCx,
         attempt: u32,
+        max_attempts: u32,
         retry_after: Option<std::time::Duration>,
         last: Error,
         policy: &RetryPolicy,
     ) -> Result<()> {
-        if attempt >= policy.max_attempts {
+        if attempt >= max_attempts {
             return Err(last);
         }
         let delay = policy.delay(attempt, retry_after);

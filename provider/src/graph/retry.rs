@@ -39,14 +39,24 @@ impl RetryPolicy {
     }
 }
 
-/// Statuses that say "the server did not handle this request; try again later".
-/// 503 and 429 are safe for any method; 504 only for idempotent ones (the backend may have acted).
+/// Statuses worth another attempt. 429 and 503 say "the server did not handle this request",
+/// safe for any method; 504 only for idempotent requests (the backend may have acted). 500/502
+/// are often transient on Intune but can be permanent, so idempotent requests get only
+/// [`SERVER_ERROR_ATTEMPTS`] tries for them.
 pub fn is_retryable_status(status: u16, idempotent: bool) -> bool {
     match status {
         429 | 503 => true,
-        504 => idempotent,
+        500 | 502 | 504 => idempotent,
         _ => false,
     }
+}
+
+/// Attempts allowed for 500/502 answers.
+pub const SERVER_ERROR_ATTEMPTS: u32 = 3;
+
+/// Attempts allowed after an answer with `status`, given the policy's maximum.
+pub fn max_attempts_for(status: u16, policy_max: u32) -> u32 {
+    if matches!(status, 500 | 502) { policy_max.min(SERVER_ERROR_ATTEMPTS) } else { policy_max }
 }
 
 /// `Retry-After` in seconds (Graph never sends the HTTP-date form).
@@ -90,6 +100,13 @@ mod tests {
     }
 
     #[test]
+    fn server_errors_get_fewer_attempts() {
+        assert_eq!(max_attempts_for(500, 8), 3);
+        assert_eq!(max_attempts_for(502, 2), 2);
+        assert_eq!(max_attempts_for(429, 8), 8);
+    }
+
+    #[test]
     fn retryable_statuses() {
         let table = [
             (429, true, true),
@@ -97,7 +114,9 @@ mod tests {
             (503, false, true),
             (504, true, true),
             (504, false, false),
-            (500, true, false),
+            (500, true, true),
+            (500, false, false),
+            (502, true, true),
             (404, true, false),
         ];
         for (status, idempotent, expected) in table {

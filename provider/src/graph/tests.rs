@@ -561,3 +561,74 @@ async fn a_lone_coalesced_get_is_a_plain_get() {
     assert_eq!(v["id"], "p");
     assert_eq!(requests(&server).await.len(), 1);
 }
+
+#[tokio::test]
+async fn server_errors_are_retried_briefly_for_reads_only() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+    let c = client(&server);
+    assert_eq!(c.get(&cx(), Api::V1, "/groups").await.unwrap_err().status, Some(500));
+    assert_eq!(requests(&server).await.len(), 3, "SERVER_ERROR_ATTEMPTS");
+    let err = c
+        .post_json::<_, Value>(&cx(), Api::Beta, "/deviceManagement/x/setTarget", &json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, Some(500));
+    assert_eq!(requests(&server).await.len(), 4, "a POST is not repeated after a 500");
+}
+
+#[tokio::test]
+async fn batched_intune_writes_count_individually() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/beta/$batch"))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| json!({"id": r["id"], "status": 204}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+        })
+        .mount(&server)
+        .await;
+    let t =
+        Tuning { rate_limit: RateLimit { intune_writes: 3, window: Duration::from_secs(3600) }, ..tuning() };
+    let (c, _) = client_with(&server, t, Duration::from_secs(3600));
+    let writes = |n: usize| {
+        (0..n)
+            .map(|i| {
+                BatchRequest::new(
+                    i.to_string(),
+                    Method::DELETE,
+                    format!("/deviceManagement/deviceManagementScripts/{i}"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // Reads inside a batch are free; two writes fit the budget of three.
+    let reads = (0..5).map(|i| BatchRequest::get(format!("r{i}"), "/deviceManagement/x")).collect();
+    c.batch(&cx(), Api::Beta, reads).await.unwrap();
+    c.batch(&cx(), Api::Beta, writes(2)).await.unwrap();
+    let short = CallCx::background().with_timeout(Duration::from_millis(100));
+    assert_eq!(c.batch(&short, Api::Beta, writes(2)).await.unwrap_err().kind, ErrorKind::Timeout);
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn deadline_during_a_post_is_ambiguous_during_a_get_a_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(20)))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let short = || CallCx::background().with_timeout(Duration::from_millis(200));
+    let err = c.post_json::<_, Value>(&short(), Api::V1, "/groups", &json!({})).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Ambiguous, "{err}");
+    let err = c.get(&short(), Api::V1, "/groups").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+}
