@@ -18,7 +18,7 @@ pub struct Page<T> {
 }
 
 impl GraphClient {
-    /// The pages of the collection at `path`. A next link that leaves the configured Graph
+    /// The pages of the collection `request` asks for. A next link that leaves the configured Graph
     /// endpoint ends the stream with an `UntrustedUrl` error.
     pub fn pages<'a, T: DeserializeOwned + 'a>(
         &'a self,
