@@ -64,6 +64,35 @@ pub enum Value {
     Dynamic(Type, Box<Value>),
 }
 
+impl Type {
+    /// cty's user-facing name of the type ("string", "list of string", "object").
+    pub fn friendly_name(&self) -> String {
+        match self {
+            Type::Bool => "bool".into(),
+            Type::Number => "number".into(),
+            Type::String => "string".into(),
+            Type::Dynamic => "dynamic".into(),
+            Type::List(e) => format!("list of {}", e.friendly_name()),
+            Type::Set(e) => format!("set of {}", e.friendly_name()),
+            Type::Map(e) => format!("map of {}", e.friendly_name()),
+            Type::Tuple(_) => "tuple".into(),
+            Type::Object { .. } => "object".into(),
+        }
+    }
+
+    /// An object type with the given attributes and none optional.
+    pub fn object<I, K>(attributes: I) -> Type
+    where
+        I: IntoIterator<Item = (K, Type)>,
+        K: Into<String>,
+    {
+        Type::Object {
+            attributes: attributes.into_iter().map(|(k, t)| (k.into(), t)).collect(),
+            optional: Vec::new(),
+        }
+    }
+}
+
 impl Value {
     pub fn unknown() -> Self {
         Value::Unknown(Refinements::default())
@@ -85,6 +114,47 @@ impl Value {
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_fully_known),
             Value::Dynamic(_, v) => v.is_fully_known(),
             _ => true,
+        }
+    }
+
+    /// What kind of value this is, for messages ("string", "list", "unknown value").
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Unknown(_) => "unknown value",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::Map(_) => "map",
+            Value::Tuple(_) => "tuple",
+            Value::Object(_) => "object",
+            Value::Dynamic(_, v) => v.kind_name(),
+        }
+    }
+
+    /// The type this value evidently has, for writing it where any type is allowed.
+    /// Collections take their element type from the first element; `None` when nothing
+    /// tells (null, unknown).
+    pub fn implied_type(&self) -> Option<Type> {
+        let first_type =
+            |items: &[Value]| items.iter().find_map(Value::implied_type).unwrap_or(Type::Dynamic);
+        match self {
+            Value::Null | Value::Unknown(_) => None,
+            Value::Bool(_) => Some(Type::Bool),
+            Value::Number(_) => Some(Type::Number),
+            Value::String(_) => Some(Type::String),
+            Value::List(items) => Some(Type::List(Box::new(first_type(items)))),
+            Value::Set(items) => Some(Type::Set(Box::new(first_type(items)))),
+            Value::Map(m) => Some(Type::Map(Box::new(first_type(&m.values().cloned().collect::<Vec<_>>())))),
+            Value::Tuple(items) => {
+                Some(Type::Tuple(items.iter().map(|v| v.implied_type().unwrap_or(Type::Dynamic)).collect()))
+            }
+            Value::Object(m) => Some(Type::object(
+                m.iter().map(|(k, v)| (k.clone(), v.implied_type().unwrap_or(Type::Dynamic))),
+            )),
+            Value::Dynamic(t, _) => Some(t.clone()),
         }
     }
 
