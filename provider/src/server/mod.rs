@@ -784,3 +784,6 @@ fn read_resource_failed(diag: Diagnostic, req: &pb::read_resource::Request) -> p
         new_identity: None,
     }
 }
+
+#[cfg(test)]
+mod tests;
