@@ -1,1 +1,3 @@
 //! Graph emulator and acceptance harness.
+
+pub mod emulator;
