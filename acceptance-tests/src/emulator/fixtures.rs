@@ -7,6 +7,9 @@
 
 use serde_json::{Map, Value, json};
 
+use super::routes::device_registration::{
+    DEVICE_REGISTRATION_POLICY, fixture as device_registration_fixture,
+};
 use super::routes::directory::{GROUPS, KNOWN_APPLICATIONS, SERVICE_PRINCIPALS, USERS};
 use super::store::{Record, Store};
 
@@ -125,6 +128,7 @@ fn builtin() -> Value {
              "displayName": "Microsoft Intune", "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a"}
         ],
         SERVICE_PRINCIPALS: [Value::Object(sp)],
+        DEVICE_REGISTRATION_POLICY: [device_registration_fixture()],
         USERS: users,
         MOBILE_APPS: [
             win32_app(WIN32_APP_ID, "7-Zip 24.08 (x64)", "7z2408-x64.msi"),

@@ -6,6 +6,7 @@
 //! optionally `Path<...>` and `Bytes` for the body, and return `GraphResult<Response>`.
 
 pub mod batch;
+pub mod device_registration;
 pub mod directory;
 
 use axum::Json;
@@ -65,6 +66,13 @@ impl GraphRoutes {
         self
     }
 
+    /// A path served under `/v1.0` only (pair with [`GraphRoutes::beta_only`] when the two
+    /// versions allow different methods).
+    pub fn v1_only(mut self, path: &str, route: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(&format!("/v1.0{path}"), route);
+        self
+    }
+
     /// A path that exists only in beta; under v1.0 the fallback answers 400 "Resource not
     /// found for the segment ..." as Graph does.
     pub fn beta_only(mut self, path: &str, route: MethodRouter<AppState>) -> Self {
@@ -78,6 +86,7 @@ pub fn graph_router(state: AppState) -> Router {
     let mut routes = GraphRoutes::default();
     routes = directory::routes(routes);
     routes = batch::routes(routes);
+    routes = device_registration::routes(routes);
     // Later families: one line each, e.g. `routes = apps::routes(routes);`
     routes
         .router
