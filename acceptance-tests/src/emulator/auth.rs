@@ -71,6 +71,18 @@ pub mod perm {
         "Directory.ReadWrite.All",
     ];
     pub const APPLICATION_WRITE: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
+    pub const DEVICE_REGISTRATION_POLICY_READ: &[&str] =
+        &["Policy.Read.DeviceConfiguration", "Policy.ReadWrite.DeviceConfiguration"];
+    pub const DEVICE_REGISTRATION_POLICY_WRITE: &[&str] = &["Policy.ReadWrite.DeviceConfiguration"];
+    pub const INTUNE_APPS_READ: &[&str] =
+        &["DeviceManagementApps.Read.All", "DeviceManagementApps.ReadWrite.All"];
+    pub const INTUNE_APPS_WRITE: &[&str] = &["DeviceManagementApps.ReadWrite.All"];
+    pub const INTUNE_CONFIGURATION_READ: &[&str] =
+        &["DeviceManagementConfiguration.Read.All", "DeviceManagementConfiguration.ReadWrite.All"];
+    pub const INTUNE_CONFIGURATION_WRITE: &[&str] = &["DeviceManagementConfiguration.ReadWrite.All"];
+    pub const INTUNE_SERVICE_CONFIG_READ: &[&str] =
+        &["DeviceManagementServiceConfig.Read.All", "DeviceManagementServiceConfig.ReadWrite.All"];
+    pub const INTUNE_SERVICE_CONFIG_WRITE: &[&str] = &["DeviceManagementServiceConfig.ReadWrite.All"];
     pub const DIRECTORY_OBJECT_READ: &[&str] = &[
         "Directory.Read.All",
         "Directory.ReadWrite.All",

@@ -6,6 +6,7 @@
 //! optionally `Path<...>` and `Bytes` for the body, and return `GraphResult<Response>`.
 
 pub mod batch;
+pub mod crud;
 pub mod directory;
 
 use axum::Json;
@@ -24,6 +25,7 @@ use super::faults::Family;
 use super::odata::QueryOptions;
 use super::pipeline::graph_pipeline;
 use super::state::AppState;
+use super::store::Record;
 
 /// Graph API version of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,11 +77,20 @@ impl GraphRoutes {
 
 /// All Graph routes with the request pipeline (auth, faults, logging) applied.
 pub fn graph_router(state: AppState) -> Router {
-    let mut routes = GraphRoutes::default();
+    graph_router_with(state, all_routes)
+}
+
+/// Every entity family: one line each.
+fn all_routes(mut routes: GraphRoutes) -> GraphRoutes {
     routes = directory::routes(routes);
     routes = batch::routes(routes);
-    // Later families: one line each, e.g. `routes = apps::routes(routes);`
+    // Later families, e.g.: routes = apps::routes(routes);
     routes
+}
+
+/// The Graph router built from a custom route table (tests of a single family).
+pub fn graph_router_with(state: AppState, table: fn(GraphRoutes) -> GraphRoutes) -> Router {
+    table(GraphRoutes::default())
         .router
         .fallback(unknown_segment)
         .method_not_allowed_fallback(method_not_allowed)
@@ -155,6 +166,29 @@ impl GraphRequest {
         Family::of_path(&self.path)
     }
 
+    /// 403 in the style of this request's family unless the caller holds one of `any_of`.
+    pub fn require(&self, any_of: &[&str]) -> GraphResult<()> {
+        self.caller.require(self.family(), any_of)
+    }
+
+    /// 404 in the style of this request's family (`kind` names the entity for Intune).
+    pub fn not_found(&self, kind: &str, id: &str) -> GraphError {
+        match self.family() {
+            Family::Directory => GraphError::not_found(id),
+            Family::Intune => GraphError::intune_not_found(kind, id),
+        }
+    }
+
+    /// The object as readers currently see it (consistency lag applies), or a family-style 404.
+    pub fn find(&self, collection: &str, kind: &str, id: &str) -> GraphResult<Record> {
+        self.state.store().get(collection, id).ok_or_else(|| self.not_found(kind, id))
+    }
+
+    /// Visible objects of a collection (consistency lag applies), as JSON maps.
+    pub fn list(&self, collection: &str) -> Vec<Map<String, Value>> {
+        self.state.store().list(collection).into_iter().map(|r| r.data).collect()
+    }
+
     /// `https://host:port/{version}`.
     pub fn version_base(&self) -> String {
         format!("{}/{}", self.state.base_url(), self.version.as_str())
@@ -215,6 +249,11 @@ pub fn created(body: Value) -> Response {
 /// 204 without body.
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// A new object id (GUID).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// Current UTC time as Graph writes `createdDateTime` (`2021-09-21T07:09:14Z`).
