@@ -601,3 +601,43 @@ async fn control_api_changes_objects_out_of_band() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(FaultSettings::default().validate().is_ok());
 }
+
+#[tokio::test]
+async fn client_assertions_are_checked_structurally() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let h = Harness::new(|_| {}).await;
+    let jwt = |aud: &str| {
+        let claims = json!({"iss": DEFAULT_CLIENT_ID, "sub": DEFAULT_CLIENT_ID, "aud": aud, "exp": super::unix_now() + 600});
+        format!(
+            "{}.{}.c2lnbmF0dXJl",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","x5t":"abc"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    };
+    let post = |assertion: String| {
+        Request::post(format!("/{DEFAULT_TENANT_ID}/oauth2/v2.0/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "grant_type=client_credentials&client_id={DEFAULT_CLIENT_ID}&scope={}&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}",
+                url::form_urlencoded::byte_serialize(format!("{BASE}/.default").as_bytes()).collect::<String>()
+            )))
+            .unwrap_or_default()
+    };
+    let good = h.send(post(jwt(&format!("{BASE}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token")))).await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.body);
+    let bad = h.send(post(jwt("https://example.invalid/token"))).await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(bad.body["error_description"].as_str().unwrap_or_default().starts_with("AADSTS50027"));
+    let log = h.control(Method::GET, "/_emulator/requests", None).await;
+    assert!(!log.body.to_string().contains("c2lnbmF0dXJl"), "assertions are redacted");
+}
+
+#[tokio::test]
+async fn log_keeps_the_path_as_sent() {
+    let h = Harness::new(|_| {}).await;
+    let path = format!("/v1.0/servicePrincipals(appId='{INTUNE_PROVISIONING_CLIENT_APP_ID}')?$select=id");
+    assert_eq!(h.call(Method::GET, &path, None).await.status, StatusCode::OK);
+    let log = h.control(Method::GET, "/_emulator/requests", None).await;
+    assert_eq!(log.body[1]["path"], path);
+}

@@ -14,7 +14,7 @@ use tower::ServiceExt;
 
 use super::{GraphRequest, GraphRoutes, graph_router, ok};
 use crate::emulator::errors::{GraphError, GraphResult};
-use crate::emulator::pipeline::{BatchContext, DropConnection, LogIndex};
+use crate::emulator::pipeline::{BatchContext, DropConnection, LogIndex, OriginalPath};
 
 /// Graph's limit of requests per batch.
 pub const MAX_REQUESTS: usize = 20;
@@ -172,6 +172,7 @@ async fn batch(req: GraphRequest, request: Request) -> GraphResult<Response> {
                 GraphError::odata_bad_request(format!("Invalid request url '{}': {e}", inner.url))
             })?;
         inner_request.extensions_mut().insert(BatchContext { envelope_log_index });
+        inner_request.extensions_mut().insert(OriginalPath(path.clone()));
         let response = router.clone().oneshot(inner_request).await.unwrap_or_else(|never| match never {});
         if response.extensions().get::<DropConnection>().is_some() {
             drop_connection = true;
