@@ -372,7 +372,7 @@ async fn request_log_links_inner_batch_requests_to_the_envelope() {
     h.call(Method::GET, "/v1.0/users?$top=1", None).await;
     let body = json!({"requests": [
         {"id": "a", "method": "GET", "url": "/users"},
-        {"id": "b", "method": "GET", "url": "/groups"}
+        {"id": "b", "method": "GET", "url": "/groups", "dependsOn": ["a"]}
     ]});
     h.call(Method::POST, "/beta/$batch", Some(body)).await;
     let log = h.control(Method::GET, "/_emulator/requests", None).await;
@@ -640,4 +640,28 @@ async fn log_keeps_the_path_as_sent() {
     assert_eq!(h.call(Method::GET, &path, None).await.status, StatusCode::OK);
     let log = h.control(Method::GET, "/_emulator/requests", None).await;
     assert_eq!(log.body[1]["path"], path);
+}
+
+#[tokio::test]
+async fn independent_batch_requests_run_in_varying_order() {
+    let mut orders = std::collections::BTreeSet::new();
+    for seed in 0..16 {
+        let h = Harness::new(|c| c.faults.seed = seed).await;
+        let body = json!({"requests": [
+            {"id": "a", "method": "GET", "url": "/users"},
+            {"id": "b", "method": "GET", "url": "/groups"}
+        ]});
+        assert_eq!(h.call(Method::POST, "/v1.0/$batch", Some(body)).await.status, StatusCode::OK);
+        let log = h.control(Method::GET, "/_emulator/requests", None).await;
+        let paths: Vec<String> = log
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .skip(2)
+            .filter_map(|e| e["path"].as_str().map(str::to_owned))
+            .collect();
+        orders.insert(paths);
+    }
+    assert_eq!(orders.len(), 2, "both execution orders occur: {orders:?}");
 }

@@ -67,6 +67,13 @@ impl GraphRoutes {
         self
     }
 
+    /// A path registered under `/v1.0` only (pair it with [`GraphRoutes::beta_only`] when the
+    /// two versions allow different methods on the same path).
+    pub fn v1_only(mut self, path: &str, route: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(&format!("/v1.0{path}"), route);
+        self
+    }
+
     /// A path that exists only in beta; under v1.0 the fallback answers 400 "Resource not
     /// found for the segment ..." as Graph does.
     pub fn beta_only(mut self, path: &str, route: MethodRouter<AppState>) -> Self {
