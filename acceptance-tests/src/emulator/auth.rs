@@ -84,6 +84,7 @@ pub mod perm {
     pub const INTUNE_SERVICE_CONFIG_READ: &[&str] =
         &["DeviceManagementServiceConfig.Read.All", "DeviceManagementServiceConfig.ReadWrite.All"];
     pub const INTUNE_SERVICE_CONFIG_WRITE: &[&str] = &["DeviceManagementServiceConfig.ReadWrite.All"];
+    pub const ROLE_MANAGEMENT_WRITE: &[&str] = &["RoleManagement.ReadWrite.Directory"];
     pub const DIRECTORY_OBJECT_READ: &[&str] = &[
         "Directory.Read.All",
         "Directory.ReadWrite.All",

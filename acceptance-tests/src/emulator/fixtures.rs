@@ -31,6 +31,11 @@ pub const DEVICE_MANAGEMENT_SCRIPTS: &str = "deviceManagementScripts";
 pub const SCRIPT_IDS: &[&str] =
     &["d4000000-0000-4000-8000-000000000001", "d4000000-0000-4000-8000-000000000002"];
 
+/// Collections `GET /_emulator/objects` always shows (empty if nothing is stored). Later
+/// families add theirs.
+pub const ALWAYS_LISTED: &[&str] =
+    &[GROUPS, USERS, SERVICE_PRINCIPALS, KNOWN_APPLICATIONS, MOBILE_APPS, DEVICE_MANAGEMENT_SCRIPTS];
+
 /// Keys that are relationships (id lists) in a collection's objects. Later families add theirs.
 pub fn link_keys(collection: &str) -> &'static [&'static str] {
     match collection {

@@ -261,6 +261,8 @@ async fn create_validation_is_strict() {
             "does not exist",
         ),
         (json!({"groupTypes": ["DynamicMembership"]}), StatusCode::BAD_REQUEST, "membershipRule"),
+        (json!({"visibility": "Secret"}), StatusCode::BAD_REQUEST, "visibility"),
+        (json!({"isAssignableToRole": true}), StatusCode::FORBIDDEN, "Insufficient privileges"),
     ];
     for (extra, status, text) in cases {
         let r = h.create_group("g", extra.clone()).await;
@@ -277,7 +279,7 @@ async fn create_validation_is_strict() {
         .await;
     assert!(missing.body["error"]["message"].as_str().unwrap_or_default().contains("mailNickname"));
     let objects = h.control(Method::GET, "/_emulator/objects", None).await;
-    assert!(objects.body.get("groups").is_none(), "nothing was stored by failed creates");
+    assert_eq!(objects.body["groups"], json!([]), "nothing was stored by failed creates");
 }
 
 #[tokio::test]
@@ -417,7 +419,7 @@ async fn throttling_answers_429_with_retry_after_and_changes_nothing() {
     assert_eq!(r.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("1"));
     assert_eq!(r.body["error"]["code"], "TooManyRequests");
     let objects = h.control(Method::GET, "/_emulator/objects", None).await;
-    assert!(objects.body.get("groups").is_none());
+    assert_eq!(objects.body["groups"], json!([]));
     // The token endpoint and the control API are never faulted.
     assert_eq!(h.token_request(DEFAULT_CLIENT_SECRET).await.status, StatusCode::OK);
     let set = h
@@ -457,6 +459,10 @@ async fn missing_roles_give_403() {
     let r = h.create_group("g", json!({"owners@odata.bind": sp_bind()})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(h.create_group("g", json!({})).await.status, StatusCode::CREATED);
+    let set = h.control(Method::POST, "/_emulator/roles", Some(json!({"roles": ["Group.Read.All"]}))).await;
+    assert_eq!(set.status, StatusCode::OK);
+    assert_eq!(h.call(Method::GET, "/v1.0/groups", None).await.status, StatusCode::OK);
+    assert_eq!(h.create_group("g2", json!({})).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -156,7 +156,11 @@ async fn batch(req: GraphRequest, request: Request) -> GraphResult<Response> {
                 "id": inner.id,
                 "status": 424,
                 "headers": {"Content-Type": "application/json"},
-                "body": {"error": {"code": "FailedDependency", "message": format!("The request depends on request '{failed}', which failed.")}}
+                "body": {"error": {
+                    "code": "FailedDependency",
+                    "message": format!("The request depends on request '{failed}', which failed."),
+                    "innerError": {"date": crate::emulator::now_rfc3339(), "request-id": uuid::Uuid::new_v4().to_string()}
+                }}
             }));
             continue;
         }

@@ -432,6 +432,19 @@ fn check_group_rules(group: &Map<String, Value>) -> GraphResult<()> {
             "membershipRule can only be set on groups with 'DynamicMembership' in groupTypes.",
         ));
     }
+    let enum_checks: [(&str, &[&str]); 2] = [
+        ("membershipRuleProcessingState", &["On", "Paused"]),
+        ("visibility", &["Public", "Private", "HiddenMembership"]),
+    ];
+    for (key, allowed) in enum_checks {
+        if let Some(v) = group.get(key).and_then(Value::as_str)
+            && !allowed.contains(&v)
+        {
+            return Err(GraphError::bad_request(format!(
+                "Invalid value '{v}' specified for property '{key}' of resource 'Group'."
+            )));
+        }
+    }
     if group.get("isAssignableToRole").and_then(Value::as_bool) == Some(true)
         && (!security_enabled || dynamic)
     {
@@ -503,6 +516,10 @@ async fn create_group(req: GraphRequest, body: Bytes) -> GraphResult<Response> {
     GROUP_SPEC.check(&body, Mode::Create)?;
     let data = new_group(&body);
     check_group_rules(&data)?;
+    if data.get("isAssignableToRole").and_then(Value::as_bool) == Some(true) {
+        // Role-assignable groups additionally need the role-management permission.
+        req.caller.require_directory(perm::ROLE_MANAGEMENT_WRITE)?;
+    }
     let resolved = binds(&req, &body)?;
     check_bind_permissions(&req, &resolved)?;
     let mut record = Record::new(data);
