@@ -472,6 +472,11 @@ async fn versions_and_segments_are_checked_like_graph() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"]["code"], "BadRequest");
     assert_eq!(r.body["error"]["message"], "Resource not found for the segment 'configurationPolicies'.");
+    assert!(r.headers.contains_key("request-id"), "fallbacks go through the pipeline too");
+    assert_eq!(
+        r.headers.get("request-id").and_then(|v| v.to_str().ok()),
+        r.body["error"]["innerError"]["request-id"].as_str()
+    );
     let r = h.call(Method::GET, "/v2.0/groups", None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = h.call(Method::PUT, "/v1.0/groups", None).await;

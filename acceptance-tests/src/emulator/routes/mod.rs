@@ -1,9 +1,33 @@
 //! Graph routes, one module per entity family, mounted under `/v1.0` and/or `/beta` by
-//! [`GraphRoutes`]. Adding a family = a module with `pub fn routes(r: GraphRoutes) -> GraphRoutes`
-//! plus one line in [`graph_router`].
+//! [`GraphRoutes`].
 //!
-//! Handlers take a [`GraphRequest`] (state, caller, version, parsed query options, headers),
-//! optionally `Path<...>` and `Bytes` for the body, and return `GraphResult<Response>`.
+//! # Adding an entity family
+//!
+//! 1. Create `routes/<family>.rs` with `pub fn routes(r: GraphRoutes) -> GraphRoutes`, registering
+//!    paths without the version prefix via [`GraphRoutes::both`], [`GraphRoutes::beta_only`] or
+//!    [`GraphRoutes::v1_only`] (a path missing under a version answers Graph's 400 "Resource not
+//!    found for the segment ..."; a wrong method answers 405).
+//! 2. Add `pub mod <family>;` here and one line in `all_routes`.
+//! 3. Name its store collections as constants; add relationship keys to
+//!    `fixtures::link_keys`, always-shown collections to `fixtures::ALWAYS_LISTED`, fixtures to
+//!    `fixtures::builtin`, and top-level segments to `KNOWN_ROOTS` if new.
+//!
+//! Handlers take a [`GraphRequest`] (state, caller, version, parsed [`QueryOptions`], headers),
+//! optionally `Path<...>` and `Bytes` for the body, and return `GraphResult<Response>`. The
+//! pipeline has already checked the token, applied faults and logged the request. Inside a
+//! handler:
+//! * permissions: `req.require(perm::X)?` (403 styled per family: directory or Intune);
+//! * body: `let body = req.json_body(&bytes)?; SPEC.check(&body, Mode::Create)?;` with a
+//!   `validate::EntitySpec` table, plus `validate::check_odata_type`, `validate::guid`;
+//! * reads: `req.find(collection, kind, id)?` / `req.list(collection)` (consistency lag
+//!   applies), 404s via `req.not_found(kind, id)`;
+//! * writes: `req.state.store().insert/replace/remove(...)` (no `.await` while holding it);
+//! * responses: `req.entity(&map, "<set>/$entity")`, `req.collection(items, "<set>", max_top)`
+//!   (filter, paging, `$select`, `$count`), `ok`, `created`, `no_content`;
+//! * query checks: `req.query.check_select(type, names)`, `reject_expand`, `reject_orderby`,
+//!   `odata::check_filter(&req.query, resource, filterable)`.
+//!
+//! Plain collections can use the generic handlers in [`crud`] with one `static Collection`.
 
 pub mod batch;
 pub mod crud;
