@@ -319,5 +319,22 @@ mod tests {
         )
         .await;
         assert_eq!((status, body["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("Forbidden")));
+
+        // Intune write limit: the second write inside 20 s is throttled; reads are not.
+        let settings =
+            crate::emulator::faults::FaultSettings { intune_write_limit: Some(1), ..Default::default() };
+        state.set_faults(settings);
+        let post = |name: &str| Some(json!({ "displayName": name }));
+        let first = send(&app, Method::POST, "/beta/deviceManagement/things", "t", post("x")).await;
+        assert_eq!(first.0, StatusCode::CREATED);
+        let second = send(&app, Method::POST, "/beta/deviceManagement/things", "t", post("y")).await;
+        assert_eq!(
+            (second.0, second.1["error"]["code"].clone()),
+            (StatusCode::TOO_MANY_REQUESTS, json!("TooManyRequests"))
+        );
+        assert_eq!(
+            send(&app, Method::GET, "/beta/deviceManagement/things", "t", None).await.0,
+            StatusCode::OK
+        );
     }
 }
