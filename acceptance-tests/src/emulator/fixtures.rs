@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::routes::directory::{GROUPS, KNOWN_APPLICATIONS, SERVICE_PRINCIPALS, USERS};
+use super::routes::directory::{DELETED_ITEMS, GROUPS, KNOWN_APPLICATIONS, SERVICE_PRINCIPALS, USERS};
 use super::store::{Record, Store};
 
 /// appId of "Intune Provisioning Client" (owner of DPP device groups).
@@ -33,13 +33,20 @@ pub const SCRIPT_IDS: &[&str] =
 
 /// Collections `GET /_emulator/objects` always shows (empty if nothing is stored). Later
 /// families add theirs.
-pub const ALWAYS_LISTED: &[&str] =
-    &[GROUPS, USERS, SERVICE_PRINCIPALS, KNOWN_APPLICATIONS, MOBILE_APPS, DEVICE_MANAGEMENT_SCRIPTS];
+pub const ALWAYS_LISTED: &[&str] = &[
+    GROUPS,
+    USERS,
+    SERVICE_PRINCIPALS,
+    KNOWN_APPLICATIONS,
+    MOBILE_APPS,
+    DEVICE_MANAGEMENT_SCRIPTS,
+    DELETED_ITEMS,
+];
 
 /// Keys that are relationships (id lists) in a collection's objects. Later families add theirs.
 pub fn link_keys(collection: &str) -> &'static [&'static str] {
     match collection {
-        GROUPS => &["owners", "members"],
+        GROUPS | DELETED_ITEMS => &["owners", "members"],
         _ => &[],
     }
 }

@@ -571,6 +571,21 @@ async fn owners_and_members_can_be_removed_but_not_the_last_user_owner() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(h.call(Method::GET, &format!("/v1.0/groups/{id}"), None).await.status, StatusCode::NOT_FOUND);
+
+    // Soft-deleted: visible in deleted items, restorable, purgeable.
+    let deleted = h.call(Method::GET, &format!("/v1.0/directory/deletedItems/{id}"), None).await;
+    assert_eq!(deleted.body["@odata.type"], "#microsoft.graph.group");
+    assert!(deleted.body["deletedDateTime"].is_string());
+    let listed = h.call(Method::GET, "/v1.0/directory/deletedItems/microsoft.graph.group", None).await;
+    assert_eq!(listed.body["value"].as_array().map(Vec::len), Some(1));
+    let restored = h.call(Method::POST, &format!("/v1.0/directory/deletedItems/{id}/restore"), None).await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    assert_eq!(h.call(Method::GET, &format!("/v1.0/groups/{id}"), None).await.status, StatusCode::OK);
+    h.call(Method::DELETE, &format!("/v1.0/groups/{id}"), None).await;
+    let purged = h.call(Method::DELETE, &format!("/v1.0/directory/deletedItems/{id}"), None).await;
+    assert_eq!(purged.status, StatusCode::NO_CONTENT);
+    let gone = h.call(Method::GET, &format!("/v1.0/directory/deletedItems/{id}"), None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -138,6 +138,7 @@ const KNOWN_ROOTS: &[&str] = &[
     "deviceManagement",
     "deviceAppManagement",
     "policies",
+    "directory",
 ];
 
 async fn unknown_segment(req: Request) -> GraphError {
