@@ -245,6 +245,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::validate_resource_config::Request>,
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ValidateResourceConfig");
         let result = self.resource(&req.type_name).and_then(|r| {
             let config = from_proto::dynamic_value(req.config.as_ref(), &r.ty, "resource configuration")?;
             let mut diags = validate_config(&r.schema, &config);
@@ -260,6 +261,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ValidateDataResourceConfig");
         let result = self.data_source(&req.type_name).and_then(|d| {
             let config = from_proto::dynamic_value(req.config.as_ref(), &d.ty, "data source configuration")?;
             let mut diags = validate_config(&d.schema, &config);
@@ -275,6 +277,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, version = req.version, "UpgradeResourceState");
         let mut diags = Diagnostics::new();
         let result = self.resource(&req.type_name).and_then(|r| {
             let stored = from_proto::raw_state_json(req.raw_state.as_ref())?;
@@ -285,17 +288,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
                     return Ok(None);
                 }
             };
-            let bytes = serde_json::to_vec(&from_proto::prune_to_type(upgraded, &r.ty)).map_err(|e| {
-                Diagnostic::error(
-                    "Upgrading resource state",
-                    format!("Could not serialise the upgraded state: {e}."),
-                )
-            })?;
-            let value = from_proto::dynamic_value(
-                Some(&pb::DynamicValue { msgpack: Vec::new(), json: bytes }),
-                &r.ty,
-                "upgraded state",
-            )?;
+            let value = from_proto::upgraded_state(&upgraded, &r.ty)?;
             Ok(encode_into(&value, &r.ty, &mut diags))
         });
         let upgraded_state = result.unwrap_or_else(|d| {
@@ -325,6 +318,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::configure_provider::Request>,
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(terraform_version = %req.terraform_version, "ConfigureProvider");
         let p = &self.provider;
         let config = match from_proto::dynamic_value(req.config.as_ref(), &p.ty, "provider configuration") {
             Ok(config) => config,
@@ -356,6 +350,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::read_resource::Request>,
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ReadResource");
         let r = match self.resource(&req.type_name) {
             Ok(r) => r,
             Err(d) => return Ok(Response::new(read_resource_failed(d, &req))),
@@ -385,6 +380,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::plan_resource_change::Request>,
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "PlanResourceChange");
         let decoded = self.resource(&req.type_name).and_then(|r| {
             let prior = from_proto::dynamic_value(req.prior_state.as_ref(), &r.ty, "prior state")?;
             let proposed =
@@ -433,6 +429,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::apply_resource_change::Request>,
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ApplyResourceChange");
         let decoded = self.resource(&req.type_name).and_then(|r| {
             let prior = from_proto::dynamic_value(req.prior_state.as_ref(), &r.ty, "prior state")?;
             let planned = from_proto::dynamic_value(req.planned_state.as_ref(), &r.ty, "planned state")?;
@@ -480,6 +477,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ImportResourceState");
         let (r, data) = match self.resource(&req.type_name).and_then(|r| Ok((r, self.data()?))) {
             Ok(found) => found,
             Err(d) => {
@@ -525,6 +523,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ReadDataSource");
         let decoded = self.data_source(&req.type_name).and_then(|d| {
             let config = from_proto::dynamic_value(req.config.as_ref(), &d.ty, "data source configuration")?;
             Ok((d, config, self.data()?))
@@ -636,6 +635,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::call_function::Request>,
     ) -> Result<Response<pb::call_function::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(name = %req.name, "CallFunction");
         let failed = |text: String, argument: Option<i64>| {
             Ok(Response::new(pb::call_function::Response {
                 result: None,
