@@ -109,11 +109,19 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     fn resource(&self, type_name: &str) -> Result<&ResourceEntry<P::Data>, Diagnostic> {
-        self.resources.get(type_name).ok_or_else(|| unsupported::unknown_type("resource", type_name))
+        self.resources.get(type_name).ok_or_else(|| self.unknown_type("resource", type_name))
     }
 
     fn data_source(&self, type_name: &str) -> Result<&DataSourceEntry<P::Data>, Diagnostic> {
-        self.data_sources.get(type_name).ok_or_else(|| unsupported::unknown_type("data source", type_name))
+        self.data_sources.get(type_name).ok_or_else(|| self.unknown_type("data source", type_name))
+    }
+
+    fn unknown_type(&self, kind: &str, type_name: &str) -> Diagnostic {
+        unsupported::unknown_type(self.provider.item.type_name(), kind, type_name)
+    }
+
+    fn not_supported(&self, feature: &str) -> Diagnostic {
+        unsupported::not_supported(self.provider.item.type_name(), feature)
     }
 
     /// Provider data for planning: absent until configured, or when the configuration is unknown.
@@ -130,9 +138,12 @@ impl<P: Provider> ProviderServer<P> {
             Configuration::Configured(data) => Ok(Arc::clone(data)),
             Configuration::Unknown => Err(Diagnostic::error(
                 "Provider configuration is unknown",
-                "The provider \"autopilot\" block uses values that are known only after apply (for example \
-                 attributes of resources not yet created), so the provider cannot reach Microsoft Graph yet. \
-                 Use values known at plan time, or apply the resources they depend on first (-target).",
+                format!(
+                    "The provider {:?} block uses values that are known only after apply (for example \
+                     attributes of resources not yet created), so the provider cannot reach its API yet. \
+                     Use values known at plan time, or apply the resources they depend on first (-target).",
+                    self.provider.item.type_name()
+                ),
             )),
             Configuration::NotConfigured => Err(Diagnostic::error(
                 "Provider not configured",
@@ -306,7 +317,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::upgrade_resource_identity::Request>,
     ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
         let req = request.into_inner();
-        let diag = unsupported::not_supported(&format!("resource identity (for {:?})", req.type_name));
+        let diag = self.not_supported(&format!("resource identity (for {:?})", req.type_name));
         Ok(Response::new(pb::upgrade_resource_identity::Response {
             upgraded_identity: None,
             diagnostics: diags_of(diag),
@@ -478,7 +489,14 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let req = request.into_inner();
         tracing::debug!(type_name = %req.type_name, "ImportResourceState");
-        let (r, data) = match self.resource(&req.type_name).and_then(|r| Ok((r, self.data()?))) {
+        let found = self.resource(&req.type_name).and_then(|r| {
+            // Import by identity (Terraform 1.12+) sends no id; no resource declares an identity.
+            if req.id.is_empty() && req.identity.is_some() {
+                return Err(self.not_supported("importing by resource identity; import by id instead"));
+            }
+            Ok((r, self.data()?))
+        });
+        let (r, data) = match found {
             Ok(found) => found,
             Err(d) => {
                 return Ok(Response::new(pb::import_resource_state::Response {
@@ -513,7 +531,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         _request: Request<pb::move_resource_state::Request>,
     ) -> Result<Response<pb::move_resource_state::Response>, Status> {
         Ok(Response::new(pb::move_resource_state::Response {
-            diagnostics: diags_of(unsupported::not_supported("moving state between resource types")),
+            diagnostics: diags_of(self.not_supported("moving state between resource types")),
             ..Default::default()
         }))
     }
@@ -553,7 +571,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
     ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
         Ok(Response::new(pb::generate_resource_config::Response {
             config: None,
-            diagnostics: diags_of(unsupported::not_supported("generating resource configuration")),
+            diagnostics: diags_of(self.not_supported("generating resource configuration")),
         }))
     }
 
@@ -561,7 +579,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        let diag = unsupported::unknown_type("ephemeral resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("ephemeral resource", &request.get_ref().type_name);
         Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -569,7 +587,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        let diag = unsupported::unknown_type("ephemeral resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("ephemeral resource", &request.get_ref().type_name);
         Ok(Response::new(pb::open_ephemeral_resource::Response {
             diagnostics: diags_of(diag),
             ..Default::default()
@@ -580,7 +598,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        let diag = unsupported::unknown_type("ephemeral resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("ephemeral resource", &request.get_ref().type_name);
         Ok(Response::new(pb::renew_ephemeral_resource::Response {
             diagnostics: diags_of(diag),
             ..Default::default()
@@ -591,7 +609,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        let diag = unsupported::unknown_type("ephemeral resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("ephemeral resource", &request.get_ref().type_name);
         Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -601,7 +619,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::list_resource::Request>,
     ) -> Result<Response<Self::ListResourceStream>, Status> {
-        let diag = unsupported::unknown_type("list resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("list resource", &request.get_ref().type_name);
         Ok(Response::new(one_item(pb::list_resource::Event {
             diagnostic: diags_of(diag),
             ..Default::default()
@@ -612,7 +630,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::validate_list_resource_config::Request>,
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
-        let diag = unsupported::unknown_type("list resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("list resource", &request.get_ref().type_name);
         Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -643,7 +661,8 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
             }))
         };
         let Some(function) = self.functions.get(&req.name) else {
-            return failed(format!("The autopilot provider has no function named {:?}.", req.name), None);
+            let provider = self.provider.item.type_name();
+            return failed(format!("The {provider} provider has no function named {:?}.", req.name), None);
         };
         let signature = function.signature();
         let params: Vec<Type> = signature.params.iter().map(|p| p.ty.clone()).collect();
@@ -667,7 +686,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::validate_action_config::Request>,
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
-        let diag = unsupported::unknown_type("action", &request.get_ref().action_type);
+        let diag = self.unknown_type("action", &request.get_ref().action_type);
         Ok(Response::new(pb::validate_action_config::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -675,7 +694,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::plan_action::Request>,
     ) -> Result<Response<pb::plan_action::Response>, Status> {
-        let diag = unsupported::unknown_type("action", &request.get_ref().action_type);
+        let diag = self.unknown_type("action", &request.get_ref().action_type);
         Ok(Response::new(pb::plan_action::Response { diagnostics: diags_of(diag), deferred: None }))
     }
 
@@ -686,7 +705,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::invoke_action::Request>,
     ) -> Result<Response<Self::InvokeActionStream>, Status> {
         use pb::invoke_action::event::{Completed, Type as EventType};
-        let diag = unsupported::unknown_type("action", &request.get_ref().action_type);
+        let diag = self.unknown_type("action", &request.get_ref().action_type);
         let completed = EventType::Completed(Completed { diagnostics: diags_of(diag) });
         Ok(Response::new(one_item(pb::invoke_action::Event { r#type: Some(completed) })))
     }
@@ -695,7 +714,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::validate_state_store_config::Request>,
     ) -> Result<Response<pb::validate_state_store_config::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::validate_state_store_config::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -703,7 +722,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::configure_state_store::Request>,
     ) -> Result<Response<pb::configure_state_store::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::configure_state_store::Response {
             diagnostics: diags_of(diag),
             capabilities: None,
@@ -716,7 +735,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::read_state_bytes::Request>,
     ) -> Result<Response<Self::ReadStateBytesStream>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(one_item(pb::read_state_bytes::ResponseChunk {
             diagnostics: diags_of(diag),
             ..Default::default()
@@ -727,7 +746,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         _request: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> Result<Response<pb::write_state_bytes::Response>, Status> {
-        let diag = unsupported::not_supported("state stores");
+        let diag = self.not_supported("state stores");
         Ok(Response::new(pb::write_state_bytes::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -735,7 +754,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::lock_state::Request>,
     ) -> Result<Response<pb::lock_state::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::lock_state::Response { lock_id: String::new(), diagnostics: diags_of(diag) }))
     }
 
@@ -743,7 +762,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::unlock_state::Request>,
     ) -> Result<Response<pb::unlock_state::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::unlock_state::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -751,7 +770,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::get_states::Request>,
     ) -> Result<Response<pb::get_states::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::get_states::Response { state_ids: Vec::new(), diagnostics: diags_of(diag) }))
     }
 
@@ -759,7 +778,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::delete_state::Request>,
     ) -> Result<Response<pb::delete_state::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::delete_state::Response { diagnostics: diags_of(diag) }))
     }
 
