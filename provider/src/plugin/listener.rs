@@ -152,6 +152,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 pub struct Conn(Box<dyn Io>);
 
 impl Conn {
+    /// Wrap any stream.
     pub fn new(io: impl Io) -> Self {
         Self(Box::new(io))
     }

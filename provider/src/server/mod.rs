@@ -161,7 +161,7 @@ fn diags_of(diag: Diagnostic) -> Vec<pb::Diagnostic> {
     vec![to_proto::diagnostic(&diag)]
 }
 
-/// Encode `value` into `slot`, or record why it could not be.
+/// Encode `value` for the response, or record in `diags` why it could not be.
 fn encode_into(value: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::DynamicValue> {
     match to_proto::dynamic_value(value, ty) {
         Ok(v) => Some(v),
