@@ -9,7 +9,6 @@
 pub mod cancel;
 pub mod from_proto;
 pub mod to_proto;
-pub mod types;
 pub mod unsupported;
 
 use std::collections::BTreeMap;
@@ -51,7 +50,7 @@ struct Registered<T> {
 
 impl<T> Registered<T> {
     fn new(item: T, schema: Schema) -> Self {
-        let ty = types::block_type(&schema.block);
+        let ty = schema.value_type();
         Self { item, schema, ty }
     }
 }

@@ -108,7 +108,7 @@ fn thing_schema() -> Schema {
 }
 
 fn thing_type() -> Type {
-    super::types::block_type(&thing_schema().block)
+    thing_schema().value_type()
 }
 
 fn thing(id: Option<&str>, name: &str) -> Value {
@@ -254,7 +254,7 @@ fn provider_config(tenant: Value) -> Value {
 }
 
 fn provider_type() -> Type {
-    super::types::block_type(&provider_schema().block)
+    provider_schema().value_type()
 }
 
 async fn configure(server: &ProviderServer<FakeProvider>, tenant: Value) -> Vec<pb::Diagnostic> {
