@@ -173,6 +173,13 @@ fn encode_into(value: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::
 
 type ServerStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
+/// Private state passes through: a resource that returns none leaves Terraform's as it was
+/// (the framework's results cannot tell "unchanged" from "cleared", and no resource needs
+/// to clear it).
+fn private_or(returned: Vec<u8>, previous: &[u8]) -> Vec<u8> {
+    if returned.is_empty() { previous.to_vec() } else { returned }
+}
+
 /// A server stream that sends `item` and ends.
 fn one_item<T: Send + 'static>(item: T) -> ServerStream<T> {
     Box::pin(futures::stream::iter([Ok(item)]))
@@ -375,11 +382,12 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         let ctx = self.ctx();
         let result = r.item.read(&ctx, &data, ReadRequest { current: &current, private: &req.private }).await;
         let mut diags = result.diagnostics;
+        let private = private_or(result.private, &req.private);
         let new_state = encode_into(&result.state.unwrap_or(Value::Null), &r.ty, &mut diags);
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics: to_proto::diagnostics(diags),
-            private: result.private,
+            private,
             deferred: None,
             new_identity: None,
         }))
@@ -472,10 +480,15 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         )
         .await;
         let mut diags = result.diagnostics;
+        // A deleted object has no private state; otherwise it is kept unless replaced.
+        let private = match &result.state {
+            Some(_) => private_or(result.private, &req.planned_private),
+            None => Vec::new(),
+        };
         let new_state = encode_into(&result.state.unwrap_or(Value::Null), &r.ty, &mut diags);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
-            private: result.private,
+            private,
             diagnostics: to_proto::diagnostics(diags),
             legacy_type_system: false,
             new_identity: None,

@@ -149,7 +149,7 @@ impl Resource<FakeData> for FakeThing {
                 diagnostics: Diagnostic::error("Reading thing", "cancelled").into(),
             };
         }
-        StateResult { state: Some(req.current.clone()), private: req.private.to_vec(), ..Default::default() }
+        StateResult { state: Some(req.current.clone()), ..Default::default() }
     }
 
     async fn update(&self, _ctx: &Ctx, _data: &FakeData, req: UpdateRequest<'_>) -> StateResult {
@@ -465,7 +465,7 @@ async fn stop_provider_cancels_in_flight_calls_and_later_calls_still_work() {
     assert!(later.diagnostics.is_empty(), "{:?}", later.diagnostics);
     let state = decode_msgpack(&later.new_state.unwrap().msgpack, &thing_type()).unwrap();
     assert_eq!(state, thing(Some("2"), "fast"));
-    assert_eq!(later.private, b"p", "private state passes through");
+    assert_eq!(later.private, b"p", "private state passes through when the resource returns none");
 }
 
 #[tokio::test]
@@ -603,4 +603,23 @@ async fn list_resource_streams_one_error_event() {
     assert_eq!(events.len(), 1);
     let event = events.into_iter().next().unwrap().unwrap();
     only_error(&event.diagnostic);
+}
+
+#[tokio::test]
+async fn apply_of_a_destroy_plan_returns_null_state_and_no_private() {
+    let (server, _) = server();
+    configure(&server, "t1".into()).await;
+    let ty = thing_type();
+    let req = pb::apply_resource_change::Request {
+        type_name: "fake_thing".into(),
+        prior_state: dv(&thing(Some("1"), "devices"), &ty),
+        planned_state: dv(&Value::Null, &ty),
+        config: dv(&Value::Null, &ty),
+        planned_private: b"kept until deleted".to_vec(),
+        ..Default::default()
+    };
+    let resp = server.apply_resource_change(Request::new(req)).await.unwrap().into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    assert_eq!(decode_msgpack(&resp.new_state.unwrap().msgpack, &ty).unwrap(), Value::Null);
+    assert!(resp.private.is_empty());
 }
