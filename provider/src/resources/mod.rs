@@ -8,10 +8,12 @@ use async_trait::async_trait;
 use crate::framework::resource::{ConfigureRequest, DataSource, Function, Provider, Resource};
 use crate::framework::{Diagnostics, Schema};
 
+pub mod assignments;
 pub mod corporate_identifiers;
 pub mod device_join_settings;
 pub mod device_preparation_policy;
 pub mod functions;
+pub mod powershell_script;
 pub mod provider_config;
 
 /// What `configure` produces and every resource and data source receives.

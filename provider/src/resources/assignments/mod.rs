@@ -1,0 +1,35 @@
+//! App and PowerShell-script assignments to the device-preparation device group
+//! (`autopilot_app_assignment`, `autopilot_script_assignment`): apps and scripts that Windows
+//! Autopilot device preparation installs during OOBE must also be assigned to the device group,
+//! in system context, or Intune reports them "Skipped" (graph-reference.md §4).
+//!
+//! Each resource owns **one** assignment and never touches the others — the top complaint about
+//! existing providers is that replace-all writes silently delete assignments someone else made
+//! (anchors.md, user pain 7). The pieces, all pure so far:
+//!
+//! | piece | module |
+//! |---|---|
+//! | friendly target ⇄ Graph `…AssignmentTarget`, ownership key | [`target`] |
+//! | intent, app/script assignment bodies, parsing, finding "ours" after id changes | [`wire`] |
+//! | typed Win32 / WinGet settings, app-type check, read-back reconciliation | [`settings`] |
+//! | replace-all `/assign` body keeping everyone else's assignments | [`merge`] |
+//! | per-app / per-script async lock | [`lock`] |
+//! | plan-time findings with attribute paths | [`validate`] |
+//!
+//! Write strategy the resources are meant to use:
+//! * apps: the documented one-at-a-time endpoints (`POST/PATCH/DELETE …/mobileApps/{id}/assignments[/{id}]`);
+//!   an intent or target change deletes and re-creates (the id encodes both, see [`wire`]); after
+//!   an ambiguous create (timeout), list and adopt by [`wire::find_owned`]. Fall back to
+//!   [`merge`] + `/assign` only where a per-assignment call is refused.
+//! * scripts: Microsoft lists per-assignment create/update/delete for
+//!   `deviceManagementScriptAssignment`, but no stored page shows them working and the other
+//!   known implementation uses `/assign`; so: list (`GET …/deviceManagementScripts/{id}/assignments`,
+//!   all pages) → [`merge::merge`] → `POST …/assign`, all under [`lock::KeyedLocks`] keyed by script id.
+//!   Writers outside this process (portal, other tools) can still race the read → assign window.
+
+pub mod lock;
+pub mod merge;
+pub mod settings;
+pub mod target;
+pub mod validate;
+pub mod wire;
