@@ -15,6 +15,7 @@
 //! | replace-all `/assign` body keeping everyone else's assignments | [`merge`] |
 //! | per-app / per-script async lock | [`lock`] |
 //! | plan-time findings with attribute paths | [`validate`] |
+//! | data-source lookups by name, import ids | [`lookup`] |
 //!
 //! Write strategy the resources are meant to use:
 //! * apps: the documented one-at-a-time endpoints (`POST/PATCH/DELETE …/mobileApps/{id}/assignments[/{id}]`);
@@ -28,6 +29,7 @@
 //!   Writers outside this process (portal, other tools) can still race the read → assign window.
 
 pub mod lock;
+pub mod lookup;
 pub mod merge;
 pub mod settings;
 pub mod target;

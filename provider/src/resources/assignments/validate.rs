@@ -8,7 +8,8 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use super::target::{FilterMode, TargetKind};
+use super::settings::{AppSettings, Win32Settings, WinGetSettings, app_type_allows};
+use super::target::{FilterMode, TargetKind, bare_odata_type};
 use super::wire::Intent;
 
 /// How serious a finding is.
@@ -241,6 +242,127 @@ pub fn check_intent_target(out: &mut Vec<Finding>, intent: Intent, kind: TargetK
     }
 }
 
+/// `autopilot_app_assignment` as configured.
+#[derive(Clone, Copy, Debug)]
+pub struct AppAssignmentConfig<'a> {
+    pub app_id: Cfg<&'a str>,
+    pub intent: Cfg<&'a str>,
+    pub target: TargetConfig<'a>,
+    /// The typed block when it is wholly known; [`Cfg::Unknown`] if any part is unknown.
+    pub win32_settings: Cfg<&'a Win32Settings>,
+    pub winget_settings: Cfg<&'a WinGetSettings>,
+}
+
+/// Every plan-time finding for an app assignment (without the app's type, which needs a Graph
+/// read: see [`check_app_compatibility`]).
+pub fn validate_app_assignment(c: &AppAssignmentConfig<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    check_guid(&mut out, "app_id", c.app_id);
+    if c.app_id.is_null() {
+        out.push(Finding::error("app_id", "is required"));
+    }
+    let intent = check_intent(&mut out, c.intent);
+    let kind = check_target(&mut out, TargetVocabulary::App, &c.target);
+    if let (Some(intent), Some(kind)) = (intent, kind) {
+        check_intent_target(&mut out, intent, kind);
+    }
+    if !c.win32_settings.is_null() && !c.winget_settings.is_null() {
+        out.push(Finding::error(
+            "winget_settings",
+            "conflicts with win32_settings: an app is either a Win32 or a WinGet app; set the block matching its type",
+        ));
+    }
+    let blocks = [
+        (
+            "win32_settings",
+            !c.win32_settings.is_null(),
+            c.win32_settings.known().map(|s| AppSettings::Win32((*s).clone())),
+        ),
+        (
+            "winget_settings",
+            !c.winget_settings.is_null(),
+            c.winget_settings.known().map(|s| AppSettings::WinGet((*s).clone())),
+        ),
+    ];
+    for (attribute, configured, typed) in blocks {
+        if configured && kind.is_some_and(TargetKind::is_exclusion) {
+            // The admin center shows no install settings for excluded groups: nothing is installed.
+            out.push(Finding::error(
+                attribute,
+                "an exclusion_group assignment installs nothing, so it takes no install settings",
+            ));
+        }
+        if let Some(typed) = typed {
+            out.extend(typed.validate(intent));
+        }
+    }
+    out
+}
+
+/// App types that are Windows apps: none of them accepts the MAM intent
+/// `availableWithoutEnrollment` (an intent for unenrolled iOS/Android devices).
+const WINDOWS_APP_TYPES: &[&str] = &[
+    "microsoft.graph.win32LobApp",
+    "microsoft.graph.win32CatalogApp",
+    "microsoft.graph.winGetApp",
+    "microsoft.graph.officeSuiteApp",
+    "microsoft.graph.windowsMobileMSI",
+    "microsoft.graph.windowsAppX",
+    "microsoft.graph.windowsUniversalAppX",
+    "microsoft.graph.windowsMicrosoftEdgeApp",
+    "microsoft.graph.windowsStoreApp",
+    "microsoft.graph.microsoftStoreForBusinessApp",
+    "microsoft.graph.windowsWebApp",
+];
+
+/// Checks that need the app's `@odata.type` (from `GET …/mobileApps/{id}` or the
+/// `autopilot_mobile_app` data source): settings block vs app type, and intents the app type
+/// cannot take.
+pub fn check_app_compatibility(
+    intent: Option<Intent>,
+    settings: Option<&AppSettings>,
+    app_id: &str,
+    app_odata_type: &str,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(settings) = settings
+        && let Err(e) = app_type_allows(settings, app_id, app_odata_type)
+    {
+        out.push(Finding::error(settings.attribute(), e.to_string()));
+    }
+    if intent == Some(Intent::AvailableWithoutEnrollment)
+        && WINDOWS_APP_TYPES.contains(&bare_odata_type(app_odata_type))
+    {
+        out.push(Finding::error(
+            "intent",
+            format!(
+                "\"available_without_enrollment\" is for iOS/Android devices not enrolled in Intune; app {app_id} \
+                 is a Windows app (#{})",
+                bare_odata_type(app_odata_type)
+            ),
+        ));
+    }
+    out
+}
+
+/// `autopilot_script_assignment` as configured.
+#[derive(Clone, Copy, Debug)]
+pub struct ScriptAssignmentConfig<'a> {
+    pub script_id: Cfg<&'a str>,
+    pub target: TargetConfig<'a>,
+}
+
+/// Every plan-time finding for a script assignment.
+pub fn validate_script_assignment(c: &ScriptAssignmentConfig<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    check_guid(&mut out, "script_id", c.script_id);
+    if c.script_id.is_null() {
+        out.push(Finding::error("script_id", "is required"));
+    }
+    check_target(&mut out, TargetVocabulary::Script, &c.target);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,5 +479,116 @@ mod tests {
                 assert!(out.iter().all(|f| f.path == "intent" && f.is_error()));
             }
         }
+    }
+
+    fn app_config<'a>(
+        intent: &'a str,
+        kind: &'a str,
+        group: Option<&'a str>,
+        win32: Cfg<&'a Win32Settings>,
+        winget: Cfg<&'a WinGetSettings>,
+    ) -> AppAssignmentConfig<'a> {
+        AppAssignmentConfig {
+            app_id: Cfg::Known(G),
+            intent: Cfg::Known(intent),
+            target: target(Cfg::Known(kind), group.into()),
+            win32_settings: win32,
+            winget_settings: winget,
+        }
+    }
+
+    #[test]
+    fn app_assignment_table() {
+        use super::super::settings::InstallTimeWindow;
+        let plain = Win32Settings::default();
+        let deadline = Win32Settings {
+            install_time: Some(InstallTimeWindow {
+                use_local_time: false,
+                start: None,
+                deadline: Some("2026-01-01T00:00:00Z".into()),
+            }),
+            ..Default::default()
+        };
+        let winget = WinGetSettings::default();
+        let cases: Vec<(AppAssignmentConfig<'_>, Vec<&str>)> = vec![
+            (app_config("required", "group", Some(G), Cfg::Known(&plain), Cfg::Null), vec![]),
+            (app_config("required", "group", Some(G), Cfg::Unknown, Cfg::Null), vec![]),
+            (app_config("required", "all_devices", None, Cfg::Null, Cfg::Known(&winget)), vec![]),
+            (
+                app_config("required", "group", Some(G), Cfg::Known(&plain), Cfg::Known(&winget)),
+                vec!["winget_settings"],
+            ),
+            (
+                app_config("required", "exclusion_group", Some(G), Cfg::Known(&plain), Cfg::Null),
+                vec!["win32_settings"],
+            ),
+            (
+                app_config("available", "group", Some(G), Cfg::Known(&deadline), Cfg::Null),
+                vec!["win32_settings.install_time.deadline"],
+            ),
+            (app_config("available", "all_devices", None, Cfg::Null, Cfg::Null), vec!["intent"]),
+            (app_config("sometimes", "group", None, Cfg::Null, Cfg::Null), vec!["intent", "target.group_id"]),
+        ];
+        for (config, want) in cases {
+            let got = validate_app_assignment(&config);
+            assert_eq!(paths(&got), want, "{config:?}: {got:?}");
+        }
+        let mut missing = app_config("required", "all_devices", None, Cfg::Null, Cfg::Null);
+        missing.app_id = Cfg::Null;
+        assert_eq!(paths(&validate_app_assignment(&missing)), ["app_id"]);
+        missing.app_id = Cfg::Known("7");
+        assert_eq!(paths(&validate_app_assignment(&missing)), ["app_id"]);
+    }
+
+    #[test]
+    fn app_compatibility_table() {
+        let win32 = AppSettings::Win32(Win32Settings::default());
+        let winget = AppSettings::WinGet(WinGetSettings::default());
+        type Case<'a> = (Option<Intent>, Option<&'a AppSettings>, &'a str, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
+            (Some(Intent::Required), Some(&win32), "#microsoft.graph.win32LobApp", vec![]),
+            (Some(Intent::Required), Some(&win32), "#microsoft.graph.winGetApp", vec!["win32_settings"]),
+            (
+                Some(Intent::Required),
+                Some(&winget),
+                "#microsoft.graph.win32CatalogApp",
+                vec!["winget_settings"],
+            ),
+            (Some(Intent::Required), None, "#microsoft.graph.officeSuiteApp", vec![]),
+            (Some(Intent::AvailableWithoutEnrollment), None, "microsoft.graph.winGetApp", vec!["intent"]),
+            (Some(Intent::AvailableWithoutEnrollment), None, "#microsoft.graph.iosStoreApp", vec![]),
+        ];
+        for (intent, settings, app_type, want) in cases {
+            let got = check_app_compatibility(intent, settings, "app-1", app_type);
+            assert_eq!(paths(&got), want, "{intent:?} {app_type}: {got:?}");
+            assert!(got.iter().all(Finding::is_error));
+        }
+        let got = check_app_compatibility(
+            Some(Intent::Required),
+            Some(&win32),
+            "app-1",
+            "#microsoft.graph.winGetApp",
+        );
+        assert!(got[0].message.contains("app app-1 is #microsoft.graph.winGetApp"), "{}", got[0]);
+    }
+
+    #[test]
+    fn script_assignment_table() {
+        let ok = ScriptAssignmentConfig {
+            script_id: Cfg::Known(G),
+            target: target(Cfg::Known("all_users"), Cfg::Null),
+        };
+        assert!(validate_script_assignment(&ok).is_empty());
+        let bad = ScriptAssignmentConfig {
+            script_id: Cfg::Null,
+            target: target(Cfg::Known("exclusion_group"), Cfg::Null),
+        };
+        assert_eq!(paths(&validate_script_assignment(&bad)), ["script_id", "target.group_id"]);
+        // Script targets take no filter attributes; whatever is passed is not checked.
+        let filtered = ScriptAssignmentConfig {
+            script_id: Cfg::Known(G),
+            target: TargetConfig { filter_id: Cfg::Known("x"), ..target(Cfg::Known("group"), Cfg::Known(G)) },
+        };
+        assert!(validate_script_assignment(&filtered).is_empty());
     }
 }

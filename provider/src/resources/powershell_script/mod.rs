@@ -7,9 +7,12 @@
 //! | read | `GET …/deviceManagementScripts/{id}` (the only call returning `scriptContent`) | [`wire::ReadScript::from_graph`], [`wire::reconcile_content`] |
 //! | update | `PATCH …/deviceManagementScripts/{id}` | [`wire::patch_body`] |
 //! | delete | `DELETE …/deviceManagementScripts/{id}` | — |
+//! | plan checks | — | [`validate::validate_script`] |
+//! | data source by name | `GET …/deviceManagementScripts` (all pages; name matched here) | [`crate::resources::assignments::lookup::pick_by_name`] |
 //!
 //! Device preparation runs scripts before any user signs in, so `run_as_account` defaults to
 //! `system`. Assignments are a separate resource (`autopilot_script_assignment`, see
 //! [`crate::resources::assignments`]).
 
+pub mod validate;
 pub mod wire;
