@@ -33,5 +33,7 @@ pub mod lookup;
 pub mod merge;
 pub mod settings;
 pub mod target;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod validate;
 pub mod wire;

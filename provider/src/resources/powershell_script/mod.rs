@@ -14,5 +14,8 @@
 //! `system`. Assignments are a separate resource (`autopilot_script_assignment`, see
 //! [`crate::resources::assignments`]).
 
+pub mod resource;
+#[cfg(test)]
+mod resource_tests;
 pub mod validate;
 pub mod wire;
