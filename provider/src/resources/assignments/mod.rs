@@ -31,6 +31,10 @@
 pub mod lock;
 pub mod lookup;
 pub mod merge;
+pub mod remote;
+pub mod script_resource;
+#[cfg(test)]
+mod script_resource_tests;
 pub mod settings;
 pub mod target;
 #[cfg(test)]
