@@ -28,6 +28,10 @@
 //!   all pages) → [`merge::merge`] → `POST …/assign`, all under [`lock::KeyedLocks`] keyed by script id.
 //!   Writers outside this process (portal, other tools) can still race the read → assign window.
 
+pub mod app_model;
+pub mod app_resource;
+#[cfg(test)]
+mod app_resource_tests;
 pub mod lock;
 pub mod lookup;
 pub mod merge;
