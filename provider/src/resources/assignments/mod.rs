@@ -5,7 +5,7 @@
 //!
 //! Each resource owns **one** assignment and never touches the others — the top complaint about
 //! existing providers is that replace-all writes silently delete assignments someone else made
-//! (anchors.md, user pain 7). The pieces, all pure so far:
+//! (anchors.md, user pain 7). The pieces:
 //!
 //! | piece | module |
 //! |---|---|
@@ -16,6 +16,10 @@
 //! | per-app / per-script async lock | [`lock`] |
 //! | plan-time findings with attribute paths | [`validate`] |
 //! | data-source lookups by name, import ids | [`lookup`] |
+//! | Graph calls shared by both resources, the process-wide parent locks | [`remote`] |
+//! | `autopilot_app_assignment` (attributes in [`app_model`]) | [`app_resource`] |
+//! | `autopilot_script_assignment` | [`script_resource`] |
+//! | data sources `autopilot_mobile_app`, `autopilot_powershell_script` | [`data_sources`] |
 //!
 //! Write strategy the resources are meant to use:
 //! * apps: the documented one-at-a-time endpoints (`POST/PATCH/DELETE …/mobileApps/{id}/assignments[/{id}]`);
@@ -28,10 +32,16 @@
 //!   all pages) → [`merge::merge`] → `POST …/assign`, all under [`lock::KeyedLocks`] keyed by script id.
 //!   Writers outside this process (portal, other tools) can still race the read → assign window.
 
+use std::sync::Arc;
+
+use crate::framework::{DataSource, Resource};
+use crate::resources::ProviderData;
+
 pub mod app_model;
 pub mod app_resource;
 #[cfg(test)]
 mod app_resource_tests;
+pub mod data_sources;
 pub mod lock;
 pub mod lookup;
 pub mod merge;
@@ -45,3 +55,18 @@ pub mod target;
 pub(crate) mod testkit;
 pub mod validate;
 pub mod wire;
+
+/// The resources of this module and of `powershell_script`, for `AutopilotProvider::resources`.
+pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
+    vec![
+        Arc::new(app_resource::AppAssignmentResource),
+        Arc::new(script_resource::ScriptAssignmentResource),
+        Arc::new(crate::resources::powershell_script::resource::PowerShellScript),
+    ]
+}
+
+/// The data sources `autopilot_mobile_app` and `autopilot_powershell_script`, for
+/// `AutopilotProvider::data_sources`.
+pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
+    vec![Arc::new(data_sources::MobileAppDataSource), Arc::new(data_sources::PowerShellScriptDataSource)]
+}
