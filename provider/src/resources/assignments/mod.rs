@@ -19,7 +19,7 @@
 //! | Graph calls shared by both resources, the process-wide parent locks | [`remote`] |
 //! | `autopilot_app_assignment` (attributes in [`app_model`]) | [`app_resource`] |
 //! | `autopilot_script_assignment` | [`script_resource`] |
-//! | data sources `autopilot_mobile_app`, `autopilot_powershell_script` | [`data_sources`] |
+//! | data sources `autopilot_mobile_app`, `autopilot_powershell_script` | [`mod@data_sources`] |
 //!
 //! Write strategy the resources are meant to use:
 //! * apps: the documented one-at-a-time endpoints (`POST/PATCH/DELETE …/mobileApps/{id}/assignments[/{id}]`);
