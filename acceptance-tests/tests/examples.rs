@@ -86,10 +86,7 @@ async fn examples_are_formatted_and_valid() {
             .expect("write versions");
         }
         let dir_arg = format!("-chdir={}", copy.display());
-        for args in [
-            vec![dir_arg.as_str(), "get"],
-            vec![dir_arg.as_str(), "validate"],
-        ] {
+        for args in [vec![dir_arg.as_str(), "get"], vec![dir_arg.as_str(), "validate"]] {
             let out = tokio::process::Command::new("terraform")
                 .args(&args)
                 .arg("-no-color")

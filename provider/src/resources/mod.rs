@@ -61,11 +61,16 @@ impl Provider for AutopilotProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        vec![Arc::new(device_join_settings::DeviceJoinSettings)]
+        let mut v: Vec<Arc<dyn Resource<ProviderData>>> =
+            vec![Arc::new(device_join_settings::DeviceJoinSettings)];
+        v.extend(assignments::resources());
+        v
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
-        vec![Arc::new(client_config::ClientConfig)]
+        let mut v: Vec<Arc<dyn DataSource<ProviderData>>> = vec![Arc::new(client_config::ClientConfig)];
+        v.extend(assignments::data_sources());
+        v
     }
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {
