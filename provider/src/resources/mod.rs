@@ -59,7 +59,10 @@ impl Provider for AutopilotProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        vec![Arc::new(device_join_settings::DeviceJoinSettings)]
+        vec![
+            Arc::new(device_join_settings::DeviceJoinSettings),
+            Arc::new(device_preparation_policy::DevicePreparationPolicy),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {

@@ -43,4 +43,8 @@ pub mod catalog;
 pub mod membership;
 pub mod model;
 pub mod policy;
+pub mod remote;
+mod resource;
 pub mod validate;
+
+pub use resource::DevicePreparationPolicy;
