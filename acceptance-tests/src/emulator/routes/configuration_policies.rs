@@ -1003,3 +1003,256 @@ async fn get_script(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Re
     let record = req.find(DEVICE_MANAGEMENT_SCRIPTS, "DeviceManagementScript", &guid(&id)?)?;
     Ok(ok(req.entity(&record.data, "deviceManagement/deviceManagementScripts/$entity")))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Method, Request, StatusCode, header};
+    use serde_json::{Value, json};
+    use tower::ServiceExt;
+
+    use super::{BINDING_APP_ONLY_500, CONFIGURATION_POLICIES, CONFIGURATION_POLICY_FAULTS, USER_DRIVEN};
+    use crate::emulator::app;
+    use crate::emulator::fixtures::{
+        INTUNE_PROVISIONING_CLIENT_SP_ID, SCRIPT_IDS, WIN32_APP_ID, WINGET_APP_ID,
+    };
+    use crate::emulator::state::{
+        AppState, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, EmulatorConfig,
+    };
+    use crate::emulator::store::{Clock, Record};
+
+    const POLICIES: &str = "/beta/deviceManagement/configurationPolicies";
+
+    struct H {
+        app: Router,
+        state: AppState,
+        token: String,
+    }
+
+    impl H {
+        async fn new() -> Self {
+            let config = EmulatorConfig {
+                clock: Clock::manual(),
+                base_url: "https://graph.emulator.invalid".into(),
+                ..EmulatorConfig::default()
+            };
+            let state = AppState::new(config).unwrap();
+            let mut h = H { app: app(state.clone()), state, token: String::new() };
+            let form = format!(
+                "grant_type=client_credentials&client_id={DEFAULT_CLIENT_ID}&client_secret={DEFAULT_CLIENT_SECRET}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+            );
+            let request = Request::post(format!("/{DEFAULT_TENANT_ID}/oauth2/v2.0/token"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap();
+            let (_, body) = h.send(request).await;
+            h.token = body["access_token"].as_str().unwrap().to_owned();
+            h
+        }
+
+        async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+            let response = self.app.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+            let status = response.status();
+            let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        }
+
+        async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+            let builder = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+            let request = match body {
+                Some(b) => {
+                    builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string()))
+                }
+                None => builder.body(Body::empty()),
+            }
+            .unwrap();
+            self.send(request).await
+        }
+
+        fn group(&self, id: &str, owners: &[&str], extra: Value) {
+            let mut data = json!({"id": id, "displayName": id, "securityEnabled": true, "groupTypes": []});
+            for (k, v) in extra.as_object().unwrap() {
+                data[k] = v.clone();
+            }
+            let mut record = Record::new(data.as_object().unwrap().clone());
+            record.links.insert("owners".into(), owners.iter().map(|o| (*o).to_owned()).collect());
+            self.state.store().write_settled(super::GROUPS, id, Some(record));
+        }
+    }
+
+    fn instance(def_id: &str) -> Value {
+        let def = USER_DRIVEN.settings.iter().find(|d| d.id == def_id).unwrap();
+        let template_ref = json!({"settingInstanceTemplateId": def.instance_template});
+        let value_ref = json!({"settingValueTemplateId": def.value_template});
+        match def.kind {
+            super::SettingKind::Choice(options) => json!({
+                "@odata.type": "#microsoft.graph.deviceManagementConfigurationChoiceSettingInstance",
+                "settingDefinitionId": def.id, "settingInstanceTemplateReference": template_ref,
+                "choiceSettingValue": {"value": options[0], "children": [], "settingValueTemplateReference": value_ref}}),
+            super::SettingKind::Integer { .. } => json!({
+                "@odata.type": "#microsoft.graph.deviceManagementConfigurationSimpleSettingInstance",
+                "settingDefinitionId": def.id, "settingInstanceTemplateReference": template_ref,
+                "simpleSettingValue": {"@odata.type": "#microsoft.graph.deviceManagementConfigurationIntegerSettingValue", "value": 60}}),
+            super::SettingKind::String => json!({
+                "@odata.type": "#microsoft.graph.deviceManagementConfigurationSimpleSettingInstance",
+                "settingDefinitionId": def.id, "settingInstanceTemplateReference": template_ref,
+                "simpleSettingValue": {"@odata.type": "#microsoft.graph.deviceManagementConfigurationStringSettingValue", "value": ""}}),
+            super::SettingKind::Collection { apps, .. } => {
+                let values: Vec<Value> = if apps {
+                    vec![
+                        json!({"value": format!("{{\"id\":\"{WIN32_APP_ID}\",\"type\":\"#microsoft.graph.win32LobApp\"}}")}),
+                    ]
+                } else {
+                    vec![json!({"value": SCRIPT_IDS[0]})]
+                };
+                json!({
+                    "@odata.type": "#microsoft.graph.deviceManagementConfigurationSimpleSettingCollectionInstance",
+                    "settingDefinitionId": def.id, "settingInstanceTemplateReference": template_ref,
+                    "simpleSettingCollectionValue": values})
+            }
+        }
+    }
+
+    fn body(settings: Vec<Value>) -> Value {
+        json!({
+            "name": "dpp", "description": "", "platforms": "windows10", "technologies": "enrollment",
+            "roleScopeTagIds": ["0"], "templateReference": {"templateId": USER_DRIVEN.id},
+            "settings": settings.into_iter().map(|i| json!({"settingInstance": i})).collect::<Vec<_>>()
+        })
+    }
+
+    fn full() -> Vec<Value> {
+        USER_DRIVEN.settings.iter().map(|d| instance(d.id)).collect()
+    }
+
+    #[tokio::test]
+    async fn policy_round_trip_and_strict_settings() {
+        let h = H::new().await;
+        let (status, created) = h.call(Method::POST, POLICIES, Some(body(full()))).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        assert!(created.get("settings").is_none(), "settings are not part of the entity");
+        assert_eq!(created["settingCount"], 11);
+
+        let (status, page) =
+            h.call(Method::GET, &format!("{POLICIES}/{id}/settings?$expand=settingDefinitions"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["value"].as_array().unwrap().len(), 11);
+        assert_eq!(page["value"][3]["settingDefinitions"][0]["options"][0]["displayName"], "Administrator");
+
+        // Unknown setting id, unknown value id, out-of-range integer, wrong instance template.
+        let mut bad_setting = instance("enrollment_autopilot_dpp_allowskip");
+        bad_setting["settingDefinitionId"] = json!("enrollment_autopilot_dpp_bogus");
+        let mut bad_value = instance("enrollment_autopilot_dpp_allowskip");
+        bad_value["choiceSettingValue"]["value"] = json!("enrollment_autopilot_dpp_allowskip_7");
+        let mut bad_range = instance("enrollment_autopilot_dpp_timeout");
+        bad_range["simpleSettingValue"]["value"] = json!(5);
+        let mut bad_template = instance("enrollment_autopilot_dpp_timeout");
+        bad_template["settingInstanceTemplateReference"]["settingInstanceTemplateId"] = json!("0000");
+        for (case, needle) in [
+            (bad_setting, "is not valid for template"),
+            (bad_value, "is not a valid option"),
+            (bad_range, "outside the allowed range"),
+            (bad_template, "does not match setting"),
+        ] {
+            let (status, err) = h.call(Method::POST, POLICIES, Some(body(vec![case]))).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+            assert!(err["error"]["message"].as_str().unwrap().contains(needle), "{err}");
+        }
+
+        // 26 apps / 11 scripts are refused; a script id that is an app is refused.
+        let mut apps = instance("enrollment_autopilot_dpp_allowedappids");
+        let one = apps["simpleSettingCollectionValue"][0].clone();
+        apps["simpleSettingCollectionValue"] = Value::Array(vec![one; 26]);
+        let (status, err) = h.call(Method::POST, POLICIES, Some(body(vec![apps]))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        assert!(err["error"]["message"].as_str().unwrap().contains("at most 25"), "{err}");
+        let mut scripts = instance("enrollment_autopilot_dpp_allowedscriptids");
+        scripts["simpleSettingCollectionValue"] = json!([{"value": WINGET_APP_ID}]);
+        let (status, _) = h.call(Method::POST, POLICIES, Some(body(vec![scripts]))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // PATCH cannot change settings; PUT replaces them; v1.0 does not know the family.
+        let (status, _) =
+            h.call(Method::PATCH, &format!("{POLICIES}/{id}"), Some(json!({"settings": []}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) =
+            h.call(Method::PUT, &format!("{POLICIES}/{id}"), Some(body(full()[..2].to_vec()))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, page) = h.call(Method::GET, &format!("{POLICIES}/{id}/settings"), None).await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 2);
+        let (status, _) =
+            h.call(Method::GET, &format!("/v1.0/deviceManagement/configurationPolicies/{id}"), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = h.call(Method::DELETE, &format!("{POLICIES}/{id}"), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(h.state.store().list_latest(CONFIGURATION_POLICIES).is_empty());
+    }
+
+    #[tokio::test]
+    async fn binding_validates_the_group_and_the_fault_switch_answers_500() {
+        let h = H::new().await;
+        let owned = "c1000000-0000-4000-8000-000000000001";
+        let unowned = "c1000000-0000-4000-8000-000000000002";
+        let dynamic = "c1000000-0000-4000-8000-000000000003";
+        h.group(owned, &[INTUNE_PROVISIONING_CLIENT_SP_ID], json!({}));
+        h.group(unowned, &[], json!({}));
+        h.group(dynamic, &[INTUNE_PROVISIONING_CLIENT_SP_ID], json!({"groupTypes": ["DynamicMembership"]}));
+        let (_, created) = h.call(Method::POST, POLICIES, Some(body(full()))).await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let set = format!("{POLICIES}/{id}/setEnrollmentTimeDeviceMembershipTarget");
+        let target = |g: &str| json!({"enrollmentTimeDeviceMembershipTargets": [{"targetType": "staticSecurityGroup", "targetId": g}]});
+        for (group, code) in [
+            (unowned, "firstPartyAppNotAnOwner"),
+            (dynamic, "notStaticSecurityGroup"),
+            ("c1000000-0000-4000-8000-000000000009", "securityGroupNotFound"),
+        ] {
+            let (status, answer) = h.call(Method::POST, &set, Some(target(group))).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(answer["value"]["validationSucceeded"], false);
+            assert_eq!(
+                answer["value"]["enrollmentTimeDeviceMembershipTargetValidationStatuses"][0]["targetValidationErrorCode"],
+                code
+            );
+        }
+        let (_, answer) = h.call(Method::POST, &set, Some(target(owned))).await;
+        assert_eq!(answer["value"]["validationSucceeded"], true);
+        let (_, read) = h
+            .call(
+                Method::POST,
+                &format!("{POLICIES}/{id}/retrieveEnrollmentTimeDeviceMembershipTarget"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            read["value"]["enrollmentTimeDeviceMembershipTargetValidationStatuses"][0]["targetId"],
+            owned
+        );
+
+        h.state.store().write_settled(
+            CONFIGURATION_POLICY_FAULTS,
+            BINDING_APP_ONLY_500,
+            Some(Record::new(json!({"id": BINDING_APP_ONLY_500}).as_object().unwrap().clone())),
+        );
+        let (status, _) = h.call(Method::POST, &set, Some(target(owned))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+
+        let assign = json!({"assignments": [{"target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": owned}}]});
+        let (status, _) = h.call(Method::POST, &format!("{POLICIES}/{id}/assign"), Some(assign)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, list) = h.call(Method::GET, &format!("{POLICIES}/{id}/assignments"), None).await;
+        assert_eq!(list["value"][0]["target"]["groupId"], owned);
+        let (_, policy) = h.call(Method::GET, &format!("{POLICIES}/{id}"), None).await;
+        assert_eq!(policy["isAssigned"], true);
+        let (status, _) =
+            h.call(Method::POST, &format!("{POLICIES}/{id}/assign"), Some(json!({"assignments": []}))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, policy) = h.call(Method::GET, &format!("{POLICIES}/{id}"), None).await;
+        assert_eq!(policy["isAssigned"], false);
+    }
+}

@@ -498,3 +498,7 @@ pub fn group_lookup_op() -> Op<'static> {
 pub fn app_lookup_op() -> Op<'static> {
     Op { action: "Checking the allowed apps", permission: APPS_READ_PERMISSION, delegated_role: None }
 }
+
+#[cfg(test)]
+#[path = "remote_tests.rs"]
+mod tests;
