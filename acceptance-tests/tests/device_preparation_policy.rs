@@ -302,6 +302,11 @@ async fn invalid_input_fails_at_plan_on_the_attribute() {
             "device_group_id",
             "Intune Provisioning Client",
         ),
+        (
+            "  name = \"p\"\n  deployment_mode = \"automatic\"\n  allow_skip = true".to_owned(),
+            "allow_skip",
+            "exists only in user_driven policies",
+        ),
     ];
     for (body, attribute, needle) in &cases {
         ws.write("main.tf", &config(body)).expect("write");
@@ -322,6 +327,45 @@ async fn invalid_input_fails_at_plan_on_the_attribute() {
         writes.iter().all(|r| r["path"].as_str().unwrap_or_default().contains("$batch")),
         "invalid configurations must not write to Graph: {writes:?}"
     );
+    assert!(policies(&emu).await.is_empty());
+    emu.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn automatic_mode_round_trips_and_a_mode_change_replaces() {
+    let emu = emulator().await;
+    seed_groups(&emu).await;
+    let ws = Workspace::new(&emu).expect("workspace");
+    ws.write(
+        "main.tf",
+        &config(&format!(
+            "  name = \"Cloud PCs\"\n  deployment_mode = \"automatic\"\n  allowed_app_ids = [\"{WINGET_APP_ID}\"]\n  allowed_script_ids = [\"{}\"]\n  device_group_id = \"{DEVICE_GROUP}\"",
+            SCRIPT_IDS[1]
+        )),
+    )
+    .expect("write");
+    ws.apply().await.expect("apply");
+    let p = policies(&emu).await.pop().expect("created");
+    assert_eq!(p["templateReference"]["templateId"], "a6157a7f-aa00-42d9-ac82-7d2479f545db_1");
+    assert_eq!(
+        p["settings"].as_array().unwrap().len(),
+        2,
+        "only apps and scripts exist in the automatic template"
+    );
+    assert_eq!(p["assignments"], json!([]));
+    let values = ws.resource_values(ADDR).await.unwrap().expect("in state");
+    assert_eq!(values["is_assigned"], false);
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(empty, "second plan not empty:\n{}", out.stdout);
+    // Switching the mode replaces the policy (another template).
+    ws.write("main.tf", &config("  name = \"Cloud PCs\"\n  deployment_mode = \"user_driven\""))
+        .expect("write");
+    let out = ws.apply().await.expect("replace");
+    assert!(out.stdout.contains("1 added, 0 changed, 1 destroyed"), "{}", out.stdout);
+    let stored = policies(&emu).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["templateReference"]["templateId"], "80d33118-b7b4-40d8-b15f-81be745e053f_1");
+    ws.destroy().await.expect("destroy");
     assert!(policies(&emu).await.is_empty());
     emu.stop().await;
 }

@@ -18,6 +18,7 @@ use super::policy::PolicyInfo;
 use crate::framework::resource::Ctx;
 use crate::framework::{AttributePath, Diagnostic, Diagnostics, Value};
 use crate::graph::client::Api;
+use crate::graph::consistency::retry_not_found;
 use crate::graph::odata::{Query, path_segment};
 use crate::graph::{CallCx, Error, ErrorKind, GraphRequest, Method};
 use crate::resources::ProviderData;
@@ -286,7 +287,9 @@ pub async fn bind(ctx: &Ctx, data: &ProviderData, id: &str, group: Option<&str>)
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let answer = send_action(&cx, data, &format!("{path}/{}", membership::SET_ACTION), Some(&body)).await;
+        // A policy created a moment ago may not be visible to the action yet (404): wait.
+        let set_path = format!("{path}/{}", membership::SET_ACTION);
+        let answer = retry_not_found(&cx, || send_action(&cx, data, &set_path, Some(&body))).await;
         let answer = match answer {
             Ok(a) => a,
             Err(e) if e.status == Some(500) => {
@@ -337,7 +340,8 @@ fn rejected(action: &str, error: &TargetValidationError) -> Diagnostic {
 pub async fn assign(ctx: &Ctx, data: &ProviderData, id: &str, groups: &[String]) -> Result<(), Diagnostic> {
     let cx = call_cx(ctx);
     let body = assignments::assign_body(groups);
-    send_action(&cx, data, &format!("{}/assign", policy_path(id)), Some(&body)).await.map(|_| ()).map_err(
+    let assign_path = format!("{}/assign", policy_path(id));
+    retry_not_found(&cx, || send_action(&cx, data, &assign_path, Some(&body))).await.map(|_| ()).map_err(
         |e| {
             graph_diagnostic(op("Assigning the device preparation policy to user groups", true), &e)
                 .at(AttributePath::new("assigned_group_ids"))
