@@ -61,8 +61,10 @@ impl Provider for AutopilotProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        let mut v: Vec<Arc<dyn Resource<ProviderData>>> =
-            vec![Arc::new(device_join_settings::DeviceJoinSettings)];
+        let mut v: Vec<Arc<dyn Resource<ProviderData>>> = vec![
+            Arc::new(device_join_settings::DeviceJoinSettings),
+            Arc::new(device_preparation_policy::DevicePreparationPolicy),
+        ];
         v.extend(assignments::resources());
         v
     }

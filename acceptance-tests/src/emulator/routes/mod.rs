@@ -30,6 +30,7 @@
 //! Plain collections can use the generic handlers in [`crud`] with one `static Collection`.
 
 pub mod batch;
+pub mod configuration_policies;
 pub mod crud;
 pub mod device_registration;
 pub mod directory;
@@ -117,6 +118,7 @@ fn all_routes(mut routes: GraphRoutes) -> GraphRoutes {
     routes = directory::routes(routes);
     routes = batch::routes(routes);
     routes = device_registration::routes(routes);
+    routes = configuration_policies::routes(routes);
     // Later families, e.g.: routes = apps::routes(routes);
     routes
 }
