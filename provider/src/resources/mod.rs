@@ -12,6 +12,7 @@ pub mod corporate_identifiers;
 pub mod device_join_settings;
 pub mod device_preparation_policy;
 pub mod functions;
+pub mod groups;
 pub mod provider_config;
 
 /// What `configure` produces and every resource and data source receives.
