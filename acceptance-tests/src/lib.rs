@@ -1,3 +1,4 @@
 //! Graph emulator and acceptance harness.
 
+pub mod emulator;
 pub mod harness;

@@ -1,1 +1,121 @@
-fn main() {}
+//! `graph-emulator`: serves the Graph emulator over HTTPS on a loopback port, prints
+//! `GRAPH_EMULATOR_URL=...` and `GRAPH_EMULATOR_CA_FILE=...` on stdout, and runs until killed.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use acceptance_tests::emulator::auth::Credentials;
+use acceptance_tests::emulator::faults::FaultSettings;
+use acceptance_tests::emulator::store::Clock;
+use acceptance_tests::emulator::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, EmulatorConfig, EmulatorOptions, start,
+};
+use clap::Parser;
+
+/// Strict Microsoft Graph emulator for end-to-end tests (HTTPS on loopback only).
+#[derive(Debug, Parser)]
+#[command(name = "graph-emulator", version)]
+struct Args {
+    /// Address to listen on; must be loopback (port 0 = any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Tenant id accepted by the token endpoint.
+    #[arg(long, default_value = DEFAULT_TENANT_ID)]
+    tenant_id: String,
+    /// Client (application) id accepted by the token endpoint.
+    #[arg(long, default_value = DEFAULT_CLIENT_ID)]
+    client_id: String,
+    /// Client secret accepted by the token endpoint.
+    #[arg(long, default_value = DEFAULT_CLIENT_SECRET, hide_default_value = false)]
+    client_secret: String,
+    /// Comma-separated application permissions of the app (default: every permission in the
+    /// Permissions summary of graph-reference.md).
+    #[arg(long, value_delimiter = ',')]
+    roles: Option<Vec<String>>,
+    /// JSON file with extra fixtures (`{"collection": [objects]}`).
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
+    /// Delay before each Graph request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Percentage of Graph requests answered 429 (Retry-After: 1).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    throttle_percent: u8,
+    /// Percentage of Graph requests answered 503 before any change.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    error_percent: u8,
+    /// Percentage of Graph requests whose change is committed but whose response is lost.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    lost_response_percent: u8,
+    /// Window in which created/changed objects are invisible or stale to reads (ms).
+    #[arg(long, default_value_t = 0)]
+    consistency_lag_ms: u64,
+    /// Seed for fault decisions and $batch response order.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Intune writes per 20 s per app before 429 (off by default).
+    #[arg(long)]
+    intune_write_limit: Option<u32>,
+    /// Page size for every collection (default 100 directory, 1000 Intune).
+    #[arg(long)]
+    page_size: Option<usize>,
+}
+
+fn load_fixtures(path: &PathBuf) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let extra_fixtures = match args.fixtures.as_ref().map(load_fixtures).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("graph-emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = EmulatorConfig {
+        credentials: Credentials {
+            tenant_id: args.tenant_id,
+            client_id: args.client_id,
+            client_secret: args.client_secret,
+        },
+        roles: args.roles,
+        faults: FaultSettings {
+            latency_ms: args.latency_ms,
+            throttle_percent: args.throttle_percent,
+            error_percent: args.error_percent,
+            lost_response_percent: args.lost_response_percent,
+            consistency_lag_ms: args.consistency_lag_ms,
+            seed: args.seed,
+            intune_write_limit: args.intune_write_limit.filter(|n| *n > 0),
+            page_size: args.page_size,
+        },
+        extra_fixtures,
+        clock: Clock::system(),
+        base_url: String::new(),
+    };
+    let running = match start(EmulatorOptions { listen: args.listen, config }).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("graph-emulator: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let printed = writeln!(out, "GRAPH_EMULATOR_URL={}", running.url)
+        .and_then(|()| writeln!(out, "GRAPH_EMULATOR_CA_FILE={}", running.ca_pem_path.display()))
+        .and_then(|()| out.flush());
+    drop(out);
+    if let Err(e) = printed {
+        eprintln!("graph-emulator: writing to stdout failed: {e}");
+        return ExitCode::from(1);
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    running.stop().await;
+    ExitCode::SUCCESS
+}

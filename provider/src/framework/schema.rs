@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use super::path::{AttributePath, Step};
 use super::plan_modifier::PlanModifier;
 use super::validator::Validator;
 use super::value::{Type, Value};
@@ -189,5 +190,141 @@ impl Attribute {
     pub fn plan_modifier(mut self, m: impl PlanModifier + 'static) -> Self {
         self.plan_modifiers.push(Arc::new(m));
         self
+    }
+}
+
+impl Attribute {
+    /// An attribute holding one object of nested attributes.
+    pub fn single_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
+        Self::nested(name, ObjectNesting::Single, attributes)
+    }
+
+    /// An attribute holding a list of objects of nested attributes.
+    pub fn list_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
+        Self::nested(name, ObjectNesting::List, attributes)
+    }
+
+    /// An attribute holding a set of objects of nested attributes.
+    pub fn set_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
+        Self::nested(name, ObjectNesting::Set, attributes)
+    }
+
+    /// An attribute holding a map of objects of nested attributes.
+    pub fn map_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
+        Self::nested(name, ObjectNesting::Map, attributes)
+    }
+
+    /// The cty type of this attribute's value, as it travels in config, plan and state.
+    pub fn value_type(&self) -> Type {
+        match &self.ty {
+            AttributeType::Plain(t) => t.clone(),
+            AttributeType::Nested { nesting, attributes } => {
+                let object = attributes_type(attributes, &[]);
+                match nesting {
+                    ObjectNesting::Single => object,
+                    ObjectNesting::List => Type::List(Box::new(object)),
+                    ObjectNesting::Set => Type::Set(Box::new(object)),
+                    ObjectNesting::Map => Type::Map(Box::new(object)),
+                }
+            }
+        }
+    }
+
+    /// The nesting and nested attributes, for nested attributes.
+    pub fn nested_attributes(&self) -> Option<(ObjectNesting, &[Attribute])> {
+        match &self.ty {
+            AttributeType::Nested { nesting, attributes } => Some((*nesting, attributes)),
+            AttributeType::Plain(_) => None,
+        }
+    }
+}
+
+/// The object type of a list of attributes plus nested blocks.
+fn attributes_type(attributes: &[Attribute], blocks: &[NestedBlock]) -> Type {
+    let mut map: std::collections::BTreeMap<String, Type> =
+        attributes.iter().map(|a| (a.name.clone(), a.value_type())).collect();
+    for b in blocks {
+        map.insert(b.name.clone(), b.value_type());
+    }
+    Type::Object { attributes: map, optional: Vec::new() }
+}
+
+impl NestedBlock {
+    /// The cty type of this block's value (an object, or a collection of objects).
+    pub fn value_type(&self) -> Type {
+        let object = self.block.value_type();
+        match self.nesting {
+            BlockNesting::Single | BlockNesting::Group => object,
+            BlockNesting::List => Type::List(Box::new(object)),
+            BlockNesting::Set => Type::Set(Box::new(object)),
+            BlockNesting::Map => Type::Map(Box::new(object)),
+        }
+    }
+}
+
+impl Block {
+    /// The object type of values of this block.
+    pub fn value_type(&self) -> Type {
+        attributes_type(&self.attributes, &self.blocks)
+    }
+
+    /// The attribute called `name` directly in this block.
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// The nested block called `name` directly in this block.
+    pub fn nested_block(&self, name: &str) -> Option<&NestedBlock> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+
+    /// The attribute a path points at, through nested attributes and blocks (index, key
+    /// and set-element steps select an element of a nested collection). `None` for paths
+    /// into a block itself, inside a plain attribute's value, or naming nothing.
+    pub fn attribute_at(&self, path: &AttributePath) -> Option<&Attribute> {
+        let mut steps = path.steps.iter().peekable();
+        let mut attrs: &[Attribute] = &self.attributes;
+        let mut blocks: &[NestedBlock] = &self.blocks;
+        loop {
+            let Some(Step::Attribute(name)) = steps.next() else {
+                return None;
+            };
+            if let Some(a) = attrs.iter().find(|a| &a.name == name) {
+                let Some(next) = steps.peek() else {
+                    return Some(a);
+                };
+                let (nesting, nested) = a.nested_attributes()?;
+                // Collections of nested objects take one element step first.
+                if nesting != ObjectNesting::Single {
+                    if matches!(next, Step::Attribute(_)) {
+                        return None;
+                    }
+                    steps.next();
+                }
+                attrs = nested;
+                blocks = &[];
+            } else {
+                let b = blocks.iter().find(|b| &b.name == name)?;
+                if !matches!(b.nesting, BlockNesting::Single | BlockNesting::Group)
+                    && steps.next_if(|s| !matches!(s, Step::Attribute(_))).is_none()
+                {
+                    return None;
+                }
+                attrs = &b.block.attributes;
+                blocks = &b.block.blocks;
+            }
+        }
+    }
+}
+
+impl Schema {
+    /// The object type of the whole configuration / state value.
+    pub fn value_type(&self) -> Type {
+        self.block.value_type()
+    }
+
+    /// See [`Block::attribute_at`].
+    pub fn attribute_at(&self, path: &AttributePath) -> Option<&Attribute> {
+        self.block.attribute_at(path)
     }
 }

@@ -10,19 +10,28 @@ use super::{DecodeError, EncodeError};
 use crate::framework::path::{AttributePath, Step};
 use crate::framework::value::{Number, Type, Value};
 
-pub(super) fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
-    let doc = json_text::parse(bytes)?;
-    let mut path = AttributePath::root();
-    value(&doc, ty, &mut path)
+/// How strictly object attributes are matched against the type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Attributes {
+    /// Attributes the type does not have are an error (cty's behaviour).
+    Strict,
+    /// Attributes the type does not have are dropped (state written by an older schema).
+    IgnoreUndefined,
 }
 
-fn value(j: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, DecodeError> {
+pub(super) fn decode(bytes: &[u8], ty: &Type, mode: Attributes) -> Result<Value, DecodeError> {
+    let doc = json_text::parse(bytes)?;
+    let mut path = AttributePath::root();
+    value(&doc, ty, &mut path, mode)
+}
+
+fn value(j: &Json, ty: &Type, path: &mut AttributePath, mode: Attributes) -> Result<Value, DecodeError> {
     let err = |path: &AttributePath, m: &str| DecodeError::at(path, m);
     if *j == Json::Null {
         return Ok(Value::Null);
     }
     match ty {
-        Type::Dynamic => dynamic(j, path),
+        Type::Dynamic => dynamic(j, path, mode),
         // cty converts between primitives where the text allows it.
         Type::Bool => match j {
             Json::Bool(b) => Ok(Value::Bool(*b)),
@@ -51,7 +60,7 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, DecodeE
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 path.steps.push(Step::Index(i as i64));
-                let v = value(item, e, path);
+                let v = value(item, e, path, mode);
                 path.steps.pop();
                 out.push(v?);
             }
@@ -67,7 +76,7 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, DecodeE
             let mut out = Vec::with_capacity(items.len());
             for (i, (item, t)) in items.iter().zip(es).enumerate() {
                 path.steps.push(Step::Index(i as i64));
-                let v = value(item, t, path);
+                let v = value(item, t, path, mode);
                 path.steps.pop();
                 out.push(v?);
             }
@@ -80,7 +89,7 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, DecodeE
             let mut out = BTreeMap::new();
             for (k, item) in members {
                 path.steps.push(Step::Key(k.clone()));
-                let v = value(item, e, path);
+                let v = value(item, e, path, mode);
                 path.steps.pop();
                 out.insert(k.clone(), v?);
             }
@@ -93,10 +102,13 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, DecodeE
             let mut out = BTreeMap::new();
             for (k, item) in members {
                 let Some(t) = attributes.get(k) else {
+                    if mode == Attributes::IgnoreUndefined {
+                        continue;
+                    }
                     return Err(err(path, &format!("unsupported attribute {k:?}")));
                 };
                 path.steps.push(Step::Attribute(k.clone()));
-                let v = value(item, t, path);
+                let v = value(item, t, path, mode);
                 path.steps.pop();
                 out.insert(k.clone(), v?);
             }
@@ -109,7 +121,7 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, DecodeE
 }
 
 /// `{"value": ..., "type": ...}`.
-fn dynamic(j: &Json, path: &mut AttributePath) -> Result<Value, DecodeError> {
+fn dynamic(j: &Json, path: &mut AttributePath, mode: Attributes) -> Result<Value, DecodeError> {
     let Json::Object(members) = j else {
         return Err(DecodeError::at(
             path,
@@ -132,7 +144,7 @@ fn dynamic(j: &Json, path: &mut AttributePath) -> Result<Value, DecodeError> {
     }
     let ty = ty.ok_or_else(|| DecodeError::at(path, "missing type in dynamically-typed value"))?;
     let body = body.ok_or_else(|| DecodeError::at(path, "missing value in dynamically-typed value"))?;
-    let v = value(body, &ty, path)?;
+    let v = value(body, &ty, path, mode)?;
     Ok(Value::Dynamic(ty, Box::new(v)))
 }
 

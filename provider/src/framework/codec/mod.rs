@@ -80,7 +80,14 @@ pub fn encode_msgpack(value: &Value, ty: &Type) -> Vec<u8> {
 /// Decode cty JSON as a value of type `ty` (with cty's primitive conversions, e.g. a
 /// JSON string where a number is expected).
 pub fn decode_json(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
-    json::decode(bytes, ty)
+    json::decode(bytes, ty, json::Attributes::Strict)
+}
+
+/// Like [`decode_json`], but object attributes the type does not declare are dropped
+/// instead of rejected: for state JSON written by an older schema
+/// (`UpgradeResourceState`), as terraform-plugin-go does there.
+pub fn decode_json_ignore_undefined(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
+    json::decode(bytes, ty, json::Attributes::IgnoreUndefined)
 }
 
 /// Encode `value` as cty JSON of type `ty`, reporting unknown values and values that do

@@ -99,6 +99,52 @@ fn msgpack_vectors() -> Vec<(&'static str, Type, Value, &'static str)> {
             obj(&[("a", s("x")), ("b", Value::Null)]),
             "82 a1 61 a1 78 a1 62 c0",
         ),
+        // From terraform-plugin-go's tftypes msgpack tests (written by the same cty rules).
+        (
+            "smallest float",
+            Type::Number,
+            Value::Number(Number::Float(f64::from_bits(1))),
+            "cb 0000000000000001",
+        ),
+        (
+            "negative infinity",
+            Type::Number,
+            Value::Number(Number::Float(f64::NEG_INFINITY)),
+            "cb fff0000000000000",
+        ),
+        (
+            "u64 max as string",
+            Type::Number,
+            Value::Number(Number::UInt(u64::MAX)),
+            "b4 3138343436373434303733373039353531363135",
+        ),
+        (
+            "dynamic bool",
+            Type::Dynamic,
+            Value::Dynamic(Type::Bool, Box::new(Value::Bool(true))),
+            "92 c4 06 22626f6f6c22 c3",
+        ),
+        (
+            "dynamic number",
+            Type::Dynamic,
+            Value::Dynamic(Type::Number, Box::new(Value::from(1))),
+            "92 c4 08 226e756d62657222 01",
+        ),
+        (
+            "dynamic map",
+            Type::Dynamic,
+            Value::Dynamic(
+                Type::Map(Box::new(Type::String)),
+                Box::new(Value::Map(BTreeMap::from([("hello".to_owned(), s("hello"))]))),
+            ),
+            "92 c4 10 5b226d6170222c22737472696e67225d 81 a5 68656c6c6f a5 68656c6c6f",
+        ),
+        (
+            "set of dynamic",
+            set(Type::Dynamic),
+            Value::Set(vec![Value::Dynamic(Type::String, Box::new(s("hello")))]),
+            "91 92 c4 08 22737472696e6722 a5 68656c6c6f",
+        ),
         ("dynamic null", Type::Dynamic, Value::Null, "c0"),
         ("dynamic unknown", Type::Dynamic, Value::unknown(), "d4 00 00"),
         (
@@ -123,6 +169,24 @@ fn msgpack_matches_cty_bytes() {
         assert_eq!(try_encode_msgpack(&value, &ty), Ok(want.clone()), "encode {name}");
         assert_eq!(decode_msgpack(&want, &ty), Ok(value), "decode {name}");
     }
+}
+
+#[test]
+fn msgpack_number_text_vectors() {
+    // 100 nines travel as str8; f64::MAX is an integer and travels as its exact digits.
+    let nines = "9".repeat(100);
+    let mut want = vec![0xd9, 100];
+    want.extend_from_slice(nines.as_bytes());
+    let big = Value::Number(Number::Big(nines.clone()));
+    assert_eq!(try_encode_msgpack(&big, &Type::Number), Ok(want.clone()));
+    assert_eq!(decode_msgpack(&want, &Type::Number), Ok(big));
+
+    let max_digits = format!("{:.0}", f64::MAX);
+    assert!(max_digits.starts_with("1797693134862315") && max_digits.len() == 309);
+    let mut want = vec![0xda, 0x01, 0x35];
+    want.extend_from_slice(max_digits.as_bytes());
+    assert_eq!(try_encode_msgpack(&Value::Number(Number::Float(f64::MAX)), &Type::Number), Ok(want.clone()));
+    assert_eq!(decode_msgpack(&want, &Type::Number), Ok(Value::Number(Number::Big(max_digits))));
 }
 
 #[test]
@@ -368,6 +432,17 @@ fn json_decode_table() {
 }
 
 #[test]
+fn json_ignore_undefined_drops_removed_attributes() {
+    let ty = object_type(&[("a", Type::String), ("nested", object_type(&[("x", Type::Bool)]))]);
+    let text = br#"{"a":"1","gone":[1,2],"nested":{"x":true,"old":null}}"#;
+    assert!(decode_json(text, &ty).is_err());
+    assert_eq!(
+        decode_json_ignore_undefined(text, &ty),
+        Ok(obj(&[("a", s("1")), ("nested", obj(&[("x", Value::Bool(true))]))]))
+    );
+}
+
+#[test]
 fn json_cannot_hold_unknowns() {
     let err = try_encode_json(&obj(&[("a", Value::unknown())]), &object_type(&[("a", Type::String)]));
     assert_eq!(err.err().map(|e| e.path_text), Some("a".to_owned()));
@@ -429,5 +504,117 @@ fn type_json_table() {
     for text in bad {
         let parsed: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
         assert!(type_from_json(&parsed).is_err(), "should reject {text}");
+    }
+}
+
+/// A tiny deterministic generator (xorshift) for randomized round trips.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn string(&mut self) -> String {
+        const PIECES: [&str; 8] = ["a", "Zz", "<&>", "é", "😀", "\"\\", "\n\t", "0"];
+        (0..self.below(4)).map(|_| PIECES[self.below(8) as usize]).collect()
+    }
+
+    fn ty(&mut self, depth: u32) -> Type {
+        let pick = if depth == 0 { self.below(4) } else { self.below(10) };
+        match pick {
+            0 => Type::Bool,
+            1 => Type::Number,
+            2 => Type::String,
+            3 => Type::Dynamic,
+            4 => list(self.ty(depth - 1)),
+            5 => set(self.ty(depth - 1)),
+            6 => Type::Map(Box::new(self.ty(depth - 1))),
+            7 => Type::Tuple((0..self.below(3)).map(|_| self.ty(depth - 1)).collect()),
+            _ => Type::object((0..self.below(4)).map(|i| (format!("attr{i}"), self.ty(depth - 1)))),
+        }
+    }
+
+    fn number(&mut self) -> Number {
+        match self.below(6) {
+            0 => Number::Int(self.next() as i64),
+            1 => Number::Int(self.below(300) as i64 - 150),
+            2 => Number::UInt(u64::MAX - self.below(1000)),
+            3 => Number::Float((self.below(1000) as f64 + 0.5) / 4.0),
+            4 => Number::Big(format!("0.{}1", self.below(1000))),
+            _ => Number::Big(format!("-{}123456789012345678901", self.below(9) + 1)),
+        }
+    }
+
+    /// A value of type `ty`; unknowns only when `unknowns` (JSON cannot hold them).
+    fn value(&mut self, ty: &Type, unknowns: bool) -> Value {
+        match self.below(12) {
+            0 => return Value::Null,
+            1 if unknowns && *ty != Type::Dynamic => {
+                return Value::Unknown(Refinements { not_null: true, raw: Some(hex("81 01 c2")) });
+            }
+            2 if unknowns => return Value::unknown(),
+            _ => {}
+        }
+        match ty {
+            Type::Bool => Value::Bool(self.below(2) == 0),
+            Type::Number => Value::Number(self.number()),
+            Type::String => Value::String(self.string()),
+            Type::Dynamic => {
+                let t = self.ty(1);
+                if t == Type::Dynamic {
+                    return Value::Null;
+                }
+                let v = self.value(&t, unknowns);
+                Value::Dynamic(t, Box::new(v))
+            }
+            Type::List(e) => Value::List((0..self.below(4)).map(|_| self.value(e, unknowns)).collect()),
+            Type::Set(e) => {
+                let mut items: Vec<Value> = Vec::new();
+                for _ in 0..self.below(4) {
+                    let v = self.value(e, unknowns);
+                    if !items
+                        .iter()
+                        .any(|o| o.is_fully_known() && v.is_fully_known() && o.semantically_equal(&v))
+                    {
+                        items.push(v);
+                    }
+                }
+                Value::Set(items)
+            }
+            Type::Map(e) => {
+                Value::Map((0..self.below(4)).map(|_| (self.string(), self.value(e, unknowns))).collect())
+            }
+            Type::Tuple(es) => Value::Tuple(es.iter().map(|t| self.value(t, unknowns)).collect()),
+            Type::Object { attributes, .. } => {
+                Value::Object(attributes.iter().map(|(k, t)| (k.clone(), self.value(t, unknowns))).collect())
+            }
+        }
+    }
+}
+
+#[test]
+fn randomized_round_trips() {
+    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    for i in 0..2000 {
+        let ty = g.ty(3);
+        let with_unknowns = g.value(&ty, true);
+        let bytes = try_encode_msgpack(&with_unknowns, &ty);
+        assert!(bytes.is_ok(), "msgpack encode #{i} {ty:?} {with_unknowns:?}: {bytes:?}");
+        let decoded = decode_msgpack(&bytes.unwrap_or_default(), &ty);
+        assert_eq!(decoded, Ok(with_unknowns), "msgpack #{i} {ty:?}");
+
+        let known = g.value(&ty, false);
+        let text = try_encode_json(&known, &ty);
+        assert!(text.is_ok(), "json encode #{i} {ty:?} {known:?}: {text:?}");
+        let decoded = decode_json(&text.unwrap_or_default(), &ty);
+        assert_eq!(decoded, Ok(known), "json #{i} {ty:?}");
     }
 }

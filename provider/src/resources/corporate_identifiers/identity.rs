@@ -18,10 +18,13 @@
 //!   column, which is the Graph `description`); no length limit is documented for the
 //!   identifier parts, so we impose none.
 //!
-//! Identifiers are compared case-insensitively ([`IdentityKey`]), as Intune treats
-//! `LENOVO,...` and `Lenovo,...` as the same device (Intune matching is not documented in
-//! detail; case-insensitive is the conservative choice for duplicate detection).
+//! Identifiers are compared case-insensitively ([`IdentityKey`]): `LENOVO,...` and
+//! `Lenovo,...` are one device to us. Microsoft does not document how Intune compares
+//! identifiers; case-insensitive is the conservative choice, since it can only make us
+//! report a duplicate, never import two rows Intune might merge or reject.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 
 /// `importedDeviceIdentityType` for Windows corporate identifiers.
@@ -75,8 +78,12 @@ pub enum IdentityError {
     )]
     Comma { field: Field, value: String },
 
-    #[error("{field} {value:?} contains a control character (such as a tab or line break)")]
-    ControlCharacter { field: Field, value: String },
+    #[error(
+        "{field} {value:?} contains the control or invisible character U+{code:04X} (such as a tab, \
+         a line break, or a byte order mark left over from joining files)",
+        code = u32::from(*.character)
+    )]
+    HiddenCharacter { field: Field, value: String, character: char },
 
     #[error(
         "{field} {value:?} has leading or trailing whitespace, which would not match the device; \
@@ -109,7 +116,7 @@ impl IdentityError {
         match self {
             IdentityError::Empty { field }
             | IdentityError::Comma { field, .. }
-            | IdentityError::ControlCharacter { field, .. }
+            | IdentityError::HiddenCharacter { field, .. }
             | IdentityError::SurroundingWhitespace { field, .. } => Some(*field),
             IdentityError::SerialPeriods { .. } => Some(Field::SerialNumber),
             IdentityError::EmptyDescription | IdentityError::DescriptionTooLong { .. } => {
@@ -200,6 +207,23 @@ pub fn parse_identifier(identifier: &str) -> Result<DeviceIdentity, IdentityErro
     }
 }
 
+/// Every configured device that repeats an earlier one, as `(first index, later index)`,
+/// in order of the later index. Intune compares identifiers case-insensitively, and so
+/// does this.
+pub fn duplicate_pairs(devices: &[DeviceIdentity]) -> Vec<(usize, usize)> {
+    let mut first_index: HashMap<IdentityKey, usize> = HashMap::with_capacity(devices.len());
+    let mut pairs = Vec::new();
+    for (index, device) in devices.iter().enumerate() {
+        match first_index.entry(device.key()) {
+            Entry::Occupied(first) => pairs.push((*first.get(), index)),
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+        }
+    }
+    pairs
+}
+
 /// Check one identifier part (manufacturer, model or serial number).
 pub fn validate_part(field: Field, value: &str) -> Result<(), IdentityError> {
     if value.is_empty() {
@@ -208,8 +232,8 @@ pub fn validate_part(field: Field, value: &str) -> Result<(), IdentityError> {
     if value.contains(SEPARATOR) {
         return Err(IdentityError::Comma { field, value: value.to_owned() });
     }
-    if value.chars().any(char::is_control) {
-        return Err(IdentityError::ControlCharacter { field, value: value.to_owned() });
+    if let Some(character) = value.chars().find(|c| is_hidden(*c)) {
+        return Err(IdentityError::HiddenCharacter { field, value: value.to_owned(), character });
     }
     let trimmed = value.trim();
     if field == Field::SerialNumber && value.contains('.') {
@@ -230,6 +254,14 @@ pub fn validate_part(field: Field, value: &str) -> Result<(), IdentityError> {
         });
     }
     Ok(())
+}
+
+/// Characters that cannot be seen in a file or the Intune portal, so a part holding one
+/// would look right and never match: control characters, and the zero-width format
+/// characters spreadsheets and joined files leave behind (byte order mark, zero-width
+/// space/joiners, word joiner, soft hyphen).
+fn is_hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 /// Check a description: free text, but not empty (null says "none") and within Intune's limit.
@@ -343,12 +375,29 @@ mod tests {
             (
                 SerialNumber,
                 "AB\tC",
-                Some(IdentityError::ControlCharacter { field: SerialNumber, value: "AB\tC".into() }),
+                Some(IdentityError::HiddenCharacter {
+                    field: SerialNumber,
+                    value: "AB\tC".into(),
+                    character: '\t',
+                }),
             ),
             (
                 Manufacturer,
                 "x\ny",
-                Some(IdentityError::ControlCharacter { field: Manufacturer, value: "x\ny".into() }),
+                Some(IdentityError::HiddenCharacter {
+                    field: Manufacturer,
+                    value: "x\ny".into(),
+                    character: '\n',
+                }),
+            ),
+            (
+                Manufacturer,
+                "\u{feff}Lenovo",
+                Some(IdentityError::HiddenCharacter {
+                    field: Manufacturer,
+                    value: "\u{feff}Lenovo".into(),
+                    character: '\u{feff}',
+                }),
             ),
             (
                 Manufacturer,
@@ -390,6 +439,8 @@ mod tests {
         assert!(e.contains("\"1234\""), "{e}");
         let e = validate_part(Field::Model, " T14 ").unwrap_err().to_string();
         assert!(e.contains("\"T14\""), "{e}");
+        let e = validate_part(Field::Manufacturer, "\u{feff}HP").unwrap_err().to_string();
+        assert!(e.contains("U+FEFF") && e.contains("\"\\u{feff}HP\""), "{e}");
         let e = validate_part(Field::Model, "T14, Gen 2").unwrap_err().to_string();
         assert!(e.contains("comma") && e.contains("manufacturer,model,serial"), "{e}");
     }
@@ -421,6 +472,14 @@ mod tests {
         );
         assert!(matches!(bad.validate(), Err(IdentityError::SurroundingWhitespace { .. })));
         assert!(id("M", "X", "1").problems().is_empty());
+    }
+
+    #[test]
+    fn duplicate_pairs_point_at_the_first_occurrence() {
+        let devices =
+            [id("A", "B", "1"), id("a", "b", "2"), id("a", "b", "1"), id("A", "B", "2"), id("A", "b", "1")];
+        assert_eq!(duplicate_pairs(&devices), [(0, 2), (1, 3), (0, 4)]);
+        assert!(duplicate_pairs(&devices[..2]).is_empty());
     }
 
     #[test]

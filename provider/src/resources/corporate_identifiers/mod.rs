@@ -5,7 +5,9 @@
 
 pub mod diff;
 pub mod identity;
+pub mod value;
 pub mod wire;
 
 pub use diff::{DiffError, ExistingIdentity, Kept, SetDiff, TooManyDeletions};
-pub use identity::{DeviceIdentity, Field, IdentityError, IdentityKey, parse_identifier};
+pub use identity::{DeviceIdentity, Field, IdentityError, IdentityKey, duplicate_pairs, parse_identifier};
+pub use value::{DeviceValueError, device_from_value, device_to_value, device_type};

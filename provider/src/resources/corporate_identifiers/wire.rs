@@ -20,6 +20,11 @@ use super::identity::{DeviceIdentity, IDENTITY_TYPE, IdentityKey, PLATFORM};
 
 const IDENTITY_ODATA_TYPE: &str = "#microsoft.graph.importedDeviceIdentity";
 
+/// Identities per `importDeviceIdentityList` or `searchExistingIdentities` call. Graph
+/// documents no limit (the portal takes 5,000 rows per file); 500 keeps each request small
+/// and a failed call cheap to retry. Advice, not a documented number.
+pub const BATCH_SIZE: usize = 500;
+
 /// Body of `importDeviceIdentityList`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

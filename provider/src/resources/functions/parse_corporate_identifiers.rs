@@ -7,7 +7,6 @@
 //! would need normalised (periods in serials, surrounding whitespace) is an error that
 //! shows the normalised form, so the file gets fixed instead of silently diverging.
 
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -15,6 +14,7 @@ use super::csv::{self, CsvError};
 use crate::framework::resource::{Function, FunctionError, FunctionParam, FunctionSignature};
 use crate::framework::{Type, Value};
 use crate::resources::corporate_identifiers::identity::{DeviceIdentity, IdentityError, IdentityKey};
+use crate::resources::corporate_identifiers::value::{device_to_value, device_type};
 
 /// Most data rows one call accepts. Bounds the work and the size of the result; 20 times
 /// the Intune portal's 5,000-row cap per file.
@@ -37,14 +37,15 @@ blank lines, comment lines starting with `#`, LF or CRLF line ends and a UTF-8 b
 
 Values are never changed. A line is rejected, with its line number, when:
 - a manufacturer, model or serial number contains a comma (even quoted: Intune stores the identifier as
-  `manufacturer,model,serial` and cannot hold a comma inside a part), is empty, contains a control character, or
-  has leading or trailing whitespace (the message shows the trimmed value);
+  `manufacturer,model,serial` and cannot hold a comma inside a part), is empty, contains a control or
+  invisible character (such as a byte order mark), or has leading or trailing whitespace (the message shows
+  the trimmed value);
 - a serial number contains periods (Intune requires them removed; the message shows the serial without them);
 - a description is longer than 128 characters;
 - it has fewer than 3 or more than 4 columns;
 - it repeats an earlier device (Intune compares identifiers case-insensitively).
 
-At most 100,000 rows are accepted."#;
+A file without device rows gives an empty list. At most 100,000 rows are accepted."#;
 
 /// The `parse_corporate_identifiers` provider function.
 #[derive(Debug, Default)]
@@ -83,36 +84,12 @@ impl Function for ParseCorporateIdentifiers {
             }
         };
         let devices = parse_csv(text).map_err(|e| argument_error(e.to_string()))?;
-        Ok(Value::List(devices.iter().map(device_value).collect()))
+        Ok(Value::List(devices.iter().map(device_to_value).collect()))
     }
 }
 
 fn argument_error(message: impl Into<String>) -> FunctionError {
     FunctionError { message: message.into(), argument: Some(0) }
-}
-
-/// The object type of one device, as `devices` elements are typed.
-pub fn device_type() -> Type {
-    let string = || Type::String;
-    Type::Object {
-        attributes: BTreeMap::from([
-            ("manufacturer".to_owned(), string()),
-            ("model".to_owned(), string()),
-            ("serial_number".to_owned(), string()),
-            ("description".to_owned(), string()),
-        ]),
-        optional: Vec::new(),
-    }
-}
-
-/// One device as a Terraform object value of [`device_type`].
-pub fn device_value(device: &DeviceIdentity) -> Value {
-    Value::Object(BTreeMap::from([
-        ("manufacturer".to_owned(), Value::from(device.manufacturer.as_str())),
-        ("model".to_owned(), Value::from(device.model.as_str())),
-        ("serial_number".to_owned(), Value::from(device.serial_number.as_str())),
-        ("description".to_owned(), Value::from(device.description.clone())),
-    ]))
 }
 
 /// What is wrong with one line.
@@ -130,7 +107,7 @@ pub enum LineProblem {
     Duplicate { first_line: usize, identifier: String },
     #[error("looks like a header row; a header is only allowed as the first row")]
     MisplacedHeader,
-    #[error("is row {MAX_ROWS} + 1; at most {MAX_ROWS} rows are accepted, split the file")]
+    #[error("goes past the limit of {MAX_ROWS} rows; split the file")]
     TooManyRows,
 }
 

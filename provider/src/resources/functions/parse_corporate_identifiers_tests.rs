@@ -11,6 +11,8 @@
 
 use proptest::prelude::*;
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 fn d(manufacturer: &str, model: &str, serial: &str, description: Option<&str>) -> DeviceIdentity {
@@ -170,7 +172,25 @@ fn rejected_files_name_each_line() {
             "a,b,\"c\nd\"",
             vec![(
                 1,
-                IdentityError::ControlCharacter { field: Field::SerialNumber, value: "c\nd".into() }.into(),
+                IdentityError::HiddenCharacter {
+                    field: Field::SerialNumber,
+                    value: "c\nd".into(),
+                    character: '\n',
+                }
+                .into(),
+            )],
+        ),
+        (
+            "two files joined, the second with its byte order mark",
+            "\u{feff}a,b,c\n\u{feff}d,e,f\n",
+            vec![(
+                2,
+                IdentityError::HiddenCharacter {
+                    field: Field::Manufacturer,
+                    value: "\u{feff}d".into(),
+                    character: '\u{feff}',
+                }
+                .into(),
             )],
         ),
         (
@@ -237,7 +257,7 @@ fn row_limit() {
     assert_eq!(parse_csv(&text).map(|d| d.len()), Ok(MAX_ROWS), "exactly the limit, plus a header");
     text.push_str("M,X,last\nM,X,never-read\n");
     assert_eq!(problems(&text), [(MAX_ROWS + 2, LineProblem::TooManyRows)]);
-    assert!(parse_csv(&text).unwrap_err().to_string().contains("at most 100000 rows"));
+    assert!(parse_csv(&text).unwrap_err().to_string().contains("past the limit of 100000 rows"));
 }
 
 #[test]

@@ -1,0 +1,355 @@
+//! OAuth2 client-credentials token endpoint (`POST /{tenant}/oauth2/v2.0/token`), bearer-token
+//! checks for Graph routes, and application permissions (roles).
+//!
+//! Accepted client authentication:
+//! * `client_secret` equal to the configured secret;
+//! * `client_assertion` (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`):
+//!   a well-formed JWT (three base64url parts, JSON header with `alg`, JSON payload) whose `iss` and
+//!   `sub` both equal the client id and whose `exp` (if present) lies in the future. The signature is
+//!   **not** verified: the emulator has no registered certificate to verify it against.
+//!
+//! Issued tokens are opaque random strings mapped to the app's roles at issue time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngExt;
+use serde_json::{Value, json};
+
+use super::errors::{GraphError, GraphResult};
+use super::faults::Family;
+use super::state::AppState;
+
+/// Every application permission listed in graph-reference's "Permissions summary" (the
+/// default grant of the emulated app).
+pub const DEFAULT_ROLES: &[&str] = &[
+    "Policy.Read.DeviceConfiguration",
+    "Policy.ReadWrite.DeviceConfiguration",
+    "Group.Create",
+    "Group.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
+    "User.Read.All",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "DeviceManagementApps.Read.All",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+];
+
+/// Sets of alternative roles routes require (any one suffices).
+pub mod perm {
+    pub const GROUP_READ: &[&str] =
+        &["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+    pub const GROUP_CREATE: &[&str] = &["Group.Create", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
+    pub const GROUP_WRITE: &[&str] = &["Group.ReadWrite.All", "Directory.ReadWrite.All"];
+    pub const GROUP_MEMBER_WRITE: &[&str] =
+        &["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
+    pub const GROUP_MEMBER_READ: &[&str] = &[
+        "GroupMember.Read.All",
+        "GroupMember.ReadWrite.All",
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ];
+    pub const USER_READ: &[&str] =
+        &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+    pub const APPLICATION_READ: &[&str] = &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ];
+    pub const APPLICATION_WRITE: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
+    pub const DIRECTORY_OBJECT_READ: &[&str] = &[
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+        "User.Read.All",
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+    ];
+}
+
+/// Configured app identity.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// What a valid bearer token grants; inserted as a request extension on Graph routes.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub client_id: String,
+    pub roles: BTreeSet<String>,
+}
+
+impl Caller {
+    pub fn has_any(&self, any_of: &[&str]) -> bool {
+        any_of.iter().any(|r| self.roles.contains(*r))
+    }
+
+    /// 403 (`Authorization_RequestDenied` on directory routes, `Forbidden` on Intune) unless the
+    /// caller holds one of `any_of`.
+    pub fn require(&self, family: Family, any_of: &[&str]) -> GraphResult<()> {
+        if self.has_any(any_of) {
+            return Ok(());
+        }
+        Err(match family {
+            Family::Directory => GraphError::directory_forbidden(),
+            Family::Intune => GraphError::intune_forbidden(),
+        })
+    }
+
+    /// Directory-route shorthand for [`Caller::require`].
+    pub fn require_directory(&self, any_of: &[&str]) -> GraphResult<()> {
+        self.require(Family::Directory, any_of)
+    }
+
+    /// Intune-route shorthand for [`Caller::require`].
+    pub fn require_intune(&self, any_of: &[&str]) -> GraphResult<()> {
+        self.require(Family::Intune, any_of)
+    }
+}
+
+/// An issued token.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub caller: Caller,
+    pub expires: Instant,
+}
+
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+
+/// Checks the `Authorization` header of a Graph request.
+pub fn authenticate(state: &AppState, headers: &HeaderMap) -> GraphResult<Caller> {
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if value.is_empty() {
+        return Err(GraphError::invalid_token("Access token is empty."));
+    }
+    let Some(token) = value.strip_prefix("Bearer ") else {
+        return Err(GraphError::invalid_token(
+            "Access token validation failure: the authorization scheme must be Bearer.",
+        ));
+    };
+    let grant = state.token_grant(token.trim()).ok_or_else(|| {
+        GraphError::invalid_token("IDX14100: JWT is not well formed, there are no dots (.).")
+    })?;
+    if state.clock().now() >= grant.expires {
+        return Err(GraphError::invalid_token("Lifetime validation failed, the token is expired."));
+    }
+    Ok(grant.caller)
+}
+
+/// AADSTS-style token error.
+fn aad_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+    let trace = uuid::Uuid::new_v4();
+    let correlation = uuid::Uuid::new_v4();
+    let timestamp = super::now_rfc3339();
+    let body = json!({
+        "error": error,
+        "error_description": format!(
+            "AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {correlation} Timestamp: {timestamp}"
+        ),
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace.to_string(),
+        "correlation_id": correlation.to_string(),
+    });
+    (status, Json(body)).into_response()
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub async fn token(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let creds = state.credentials();
+    if !tenant.eq_ignore_ascii_case(&creds.tenant_id) {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        );
+    }
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    if field("grant_type") != "client_credentials" {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
+    }
+    let client_id = field("client_id");
+    if client_id.is_empty() {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    }
+    if !client_id.eq_ignore_ascii_case(&creds.client_id) {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{}'.",
+                creds.tenant_id
+            ),
+        );
+    }
+    let scope = field("scope");
+    let emulator_scope = format!("{}/.default", state.base_url());
+    if scope != "https://graph.microsoft.com/.default" && scope != emulator_scope {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        );
+    }
+    let secret = form.get("client_secret");
+    let assertion = form.get("client_assertion");
+    match (secret, assertion) {
+        (Some(s), None) => {
+            if *s != creds.client_secret {
+                return aad_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    7000215,
+                    &format!(
+                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                        creds.client_id
+                    ),
+                );
+            }
+        }
+        (None, Some(jwt)) => {
+            if field("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    50027,
+                    "The client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+                );
+            }
+            if let Err(why) = check_assertion(jwt, &creds.client_id, super::unix_now()) {
+                return aad_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    50027,
+                    &format!("JWT token is invalid or malformed: {why}."),
+                );
+            }
+        }
+        (Some(_), Some(_)) => {
+            return aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                9002313,
+                "Invalid request. Request is malformed or invalid: both client_secret and client_assertion were sent.",
+            );
+        }
+        (None, None) => {
+            return aad_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            );
+        }
+    }
+    let mut raw = [0u8; 32];
+    rand::rng().fill(&mut raw);
+    let token = format!("emulator.{}", URL_SAFE_NO_PAD.encode(raw));
+    let caller = Caller { client_id: creds.client_id.clone(), roles: state.roles().into_iter().collect() };
+    state.store_grant(token.clone(), Grant { caller, expires: state.clock().now() + TOKEN_LIFETIME });
+    Json(json!({
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME.as_secs(),
+        "ext_expires_in": TOKEN_LIFETIME.as_secs(),
+        "access_token": token,
+    }))
+    .into_response()
+}
+
+/// Structural checks of a client assertion (see the module docs for what is not checked).
+pub fn check_assertion(jwt: &str, client_id: &str, now_unix: i64) -> Result<(), &'static str> {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, payload, signature] = parts.as_slice() else {
+        return Err("expected three dot-separated parts");
+    };
+    if signature.is_empty() {
+        return Err("the signature is empty");
+    }
+    let decode = |p: &str| -> Option<Value> {
+        URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    };
+    let header = decode(header).ok_or("the header is not base64url JSON")?;
+    if header.get("alg").and_then(Value::as_str).is_none() {
+        return Err("the header has no alg");
+    }
+    let claims = decode(payload).ok_or("the payload is not base64url JSON")?;
+    let claim = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or_default();
+    if !claim("iss").eq_ignore_ascii_case(client_id) || !claim("sub").eq_ignore_ascii_case(client_id) {
+        return Err("iss and sub must both be the client id");
+    }
+    if claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp <= now_unix) {
+        return Err("the assertion has expired");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: Value) -> String {
+        let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let p = URL_SAFE_NO_PAD.encode(claims.to_string());
+        format!("{h}.{p}.c2ln")
+    }
+
+    #[test]
+    fn assertions() {
+        let id = "00000000-0000-0000-0000-0000000000bb";
+        assert!(check_assertion(&jwt(json!({"iss": id, "sub": id, "exp": 200})), id, 100).is_ok());
+        assert!(check_assertion(&jwt(json!({"iss": id, "sub": id, "exp": 50})), id, 100).is_err());
+        assert!(check_assertion(&jwt(json!({"iss": "other", "sub": id})), id, 100).is_err());
+        assert!(check_assertion("a.b", id, 100).is_err());
+        assert!(check_assertion("not.base64!.x", id, 100).is_err());
+    }
+}

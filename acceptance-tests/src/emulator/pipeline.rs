@@ -1,0 +1,130 @@
+//! The per-request pipeline around every Graph route: request id, logging, bearer-token
+//! check, injected faults, lost responses, and rendering of error bodies with the request's
+//! correlation ids. The token endpoint only gets logging.
+
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::auth::authenticate;
+use super::errors::GraphError;
+use super::faults::{Family, Verdict};
+use super::request_log::parse_body;
+use super::state::AppState;
+
+/// Marks a response whose connection must be dropped instead of answered (lost response).
+#[derive(Clone, Copy, Debug)]
+pub struct DropConnection;
+
+/// Set on inner `$batch` requests: index of the envelope's log entry.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchContext {
+    pub envelope_log_index: usize,
+}
+
+/// Index of the current request's log entry (request extension).
+#[derive(Clone, Copy, Debug)]
+pub struct LogIndex(pub usize);
+
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+async fn start(state: &AppState, req: Request) -> Result<(Request, usize), Response> {
+    let (parts, body) = req.into_parts();
+    let bytes: Bytes = match to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(GraphError::odata_bad_request("The request body is too large or could not be read.")
+                .into_response());
+        }
+    };
+    let content_type =
+        parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let logged_body = parse_body(content_type, &bytes);
+    let path =
+        parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let batch = parts.extensions.get::<BatchContext>().map(|b| b.envelope_log_index);
+    let index = state.log().start(parts.method.as_str(), &path, logged_body, batch);
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(LogIndex(index));
+    Ok((req, index))
+}
+
+/// Middleware for the token endpoint: log only.
+pub async fn token_pipeline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (req, index) = match start(&state, req).await {
+        Ok(x) => x,
+        Err(response) => return response,
+    };
+    let response = next.run(req).await;
+    state.log().finish(index, response.status().as_u16(), false);
+    response
+}
+
+/// Middleware for Graph routes.
+pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id =
+        req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (mut req, index) = match start(&state, req).await {
+        Ok(x) => x,
+        Err(response) => return response,
+    };
+    let family = Family::of_path(req.uri().path());
+    let is_write = req.method() != Method::GET && req.method() != Method::HEAD;
+    let mut dropped = false;
+    let response = match authenticate(&state, req.headers()) {
+        Err(e) => e.into_response(),
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            let latency = state.faults().settings.latency_ms;
+            if latency > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+            }
+            let now = state.clock().now();
+            let verdict = state.faults().before(family, is_write, now);
+            match verdict {
+                Verdict::Throttle { retry_after_secs } => {
+                    GraphError::throttled(retry_after_secs).into_response()
+                }
+                Verdict::Unavailable => GraphError::service_unavailable().into_response(),
+                Verdict::Proceed => {
+                    let mut response = next.run(req).await;
+                    if response.extensions().get::<DropConnection>().is_some()
+                        || state.faults().lose_response()
+                    {
+                        response.extensions_mut().insert(DropConnection);
+                        dropped = true;
+                    }
+                    response
+                }
+            }
+        }
+    };
+    let response = finish(response, &request_id, client_request_id.as_deref());
+    state.log().finish(index, response.status().as_u16(), dropped);
+    response
+}
+
+/// Renders a [`GraphError`] body with the request's ids and sets Graph's correlation headers.
+fn finish(response: Response, request_id: &str, client_request_id: Option<&str>) -> Response {
+    let mut response = match response.extensions().get::<GraphError>().cloned() {
+        Some(error) => {
+            let body = error.body(request_id, client_request_id, &super::now_rfc3339());
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(body.to_string()))
+        }
+        None => response,
+    };
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(client_request_id.unwrap_or(request_id)) {
+        headers.insert("client-request-id", v);
+    }
+    headers.insert("odata-version", HeaderValue::from_static("4.0"));
+    response
+}

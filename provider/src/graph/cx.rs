@@ -1,0 +1,102 @@
+//! The per-call context: cancellation and deadline, threaded through every wait and request.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::error::{Error, ErrorKind, Result};
+
+/// Cancellation and deadline of one Graph operation (a resource builds it from its own context).
+#[derive(Clone, Debug, Default)]
+pub struct CallCx {
+    /// Cancelled when Terraform stops the provider or the operation is abandoned.
+    pub cancel: CancellationToken,
+    /// No request is started, and no wait extends, beyond this instant.
+    pub deadline: Option<Instant>,
+}
+
+impl CallCx {
+    /// A context with the given token and deadline.
+    pub fn new(cancel: CancellationToken, deadline: Option<Instant>) -> Self {
+        Self { cancel, deadline }
+    }
+
+    /// Never cancelled, no deadline (tests, one-off tools).
+    pub fn background() -> Self {
+        Self::default()
+    }
+
+    /// A copy whose deadline is at most `timeout` from now.
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        let candidate = Instant::now() + timeout;
+        let deadline = Some(self.deadline.map_or(candidate, |d| d.min(candidate)));
+        Self { cancel: self.cancel.clone(), deadline }
+    }
+
+    /// Time left before the deadline (`None` = unbounded).
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Fails if the call is cancelled or past its deadline.
+    pub fn check(&self) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::new(ErrorKind::Cancelled, "cancelled before completion"));
+        }
+        if self.remaining().is_some_and(|r| r.is_zero()) {
+            return Err(Error::new(ErrorKind::Timeout, "deadline reached"));
+        }
+        Ok(())
+    }
+
+    /// True if waiting `d` would end after the deadline.
+    pub fn would_exceed(&self, d: Duration) -> bool {
+        self.remaining().is_some_and(|r| d > r)
+    }
+
+    /// Sleeps `d`, returning early with an error on cancellation or when the deadline comes first.
+    pub async fn sleep(&self, d: Duration) -> Result<()> {
+        self.run(tokio::time::sleep(d)).await
+    }
+
+    /// Runs `fut` unless cancellation or the deadline comes first.
+    pub async fn run<F: Future>(&self, fut: F) -> Result<F::Output> {
+        let deadline = async {
+            match self.deadline {
+                Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Err(Error::new(ErrorKind::Cancelled, "cancelled before completion")),
+            () = deadline => Err(Error::new(ErrorKind::Timeout, "deadline reached")),
+            out = fut => Ok(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cancellation_interrupts_sleep() {
+        let cx = CallCx::background();
+        cx.cancel.cancel();
+        let err = cx.sleep(Duration::from_secs(3600)).await.err();
+        assert_eq!(err.map(|e| e.kind), Some(ErrorKind::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn past_deadline_fails_checks() {
+        let cx = CallCx::new(CancellationToken::new(), Some(Instant::now()));
+        assert_eq!(cx.check().err().map(|e| e.kind), Some(ErrorKind::Timeout));
+        let err = cx.sleep(Duration::from_secs(3600)).await.err();
+        assert_eq!(err.map(|e| e.kind), Some(ErrorKind::Timeout));
+        assert!(
+            CallCx::background().with_timeout(Duration::from_secs(60)).would_exceed(Duration::from_secs(61))
+        );
+    }
+}
