@@ -1,50 +1,27 @@
-//! OData string literals and URL encoding for lookups by a user-supplied value
-//! (`$filter=displayName eq '…'`, `/users/{upn}`).
+//! Lookups by a user-supplied string (`$filter=displayName eq '…'`, `userPrincipalName eq '…'`).
 //!
-//! Two layers, both required: inside the OData expression a `'` is written `''` (OData
-//! ABNF `SQUOTE-in-string`), so the value cannot end the literal early and add clauses;
-//! then the whole query value is percent-encoded, so `&`, `#`, `+` and `%` in the value
-//! cannot end the parameter, start a fragment or be decoded into something else by the server.
+//! Two layers, both required, both from [`crate::graph::odata`]: inside the OData
+//! expression a `'` is written `''` ([`literal`]), so the value cannot end the literal early
+//! and add clauses; then the whole query value is percent-encoded ([`Query::encode`]), so
+//! `&`, `#`, `+` and `%` cannot end the parameter, start a fragment or decode into a quote.
 
-/// `'value'` with every `'` doubled.
-pub fn odata_string_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
+use crate::graph::odata::{Query, literal};
 
 /// `{property} eq '{value}'`. The property is a compile-time name, never user input.
 pub fn eq_filter(property: &'static str, value: &str) -> String {
-    format!("{property} eq {}", odata_string_literal(value))
+    format!("{property} eq {}", literal(value))
 }
 
-/// The `$filter=…` query parameter (already encoded) matching `property` exactly.
-pub fn eq_filter_query(property: &'static str, value: &str) -> String {
-    format!("$filter={}", percent_encode(&eq_filter(property, value)))
+/// `path?$filter={property} eq '{value}'&$select=…`, encoded.
+pub fn find_by(path: &str, property: &'static str, value: &str, select: &str) -> String {
+    Query::new().filter(eq_filter(property, value)).param("$select", select).to_path(path)
 }
-
-/// Percent-encodes everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`),
-/// which makes the result safe both as a query value and as one path segment. Space becomes
-/// `%20`, never `+` (Graph does not read `+` as a space in every position).
-pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-    }
-    out
-}
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Reverses [`percent_encode`] the way a server does; panics on malformed input.
+    /// Reverses percent-encoding the way a server does; panics on malformed input.
     fn percent_decode(s: &str) -> String {
         let bytes = s.as_bytes();
         let mut out = Vec::new();
@@ -102,8 +79,7 @@ mod tests {
 
     #[test]
     fn literals_double_quotes() {
-        assert_eq!(odata_string_literal("O'Brien"), "'O''Brien'");
-        assert_eq!(odata_string_literal("''"), "''''''");
+        assert_eq!(eq_filter("displayName", "O'Brien"), "displayName eq 'O''Brien'");
         assert_eq!(
             eq_filter("displayName", "x' or displayName eq 'y"),
             "displayName eq 'x'' or displayName eq ''y'"
@@ -113,8 +89,10 @@ mod tests {
     #[test]
     fn encoded_filters_cannot_be_widened() {
         for name in HOSTILE {
-            let query = eq_filter_query("displayName", name);
-            let encoded = query.strip_prefix("$filter=").unwrap();
+            let path = find_by("/groups", "displayName", name, "id");
+            let query = path.strip_prefix("/groups?$filter=").unwrap();
+            let (encoded, select) = query.split_once('&').unwrap();
+            assert_eq!(select, "$select=id", "{name:?}: the value added a parameter");
             // Nothing that ends the parameter, starts a fragment or reads as a space survives.
             for raw in ['&', '#', '+', ' ', '\'', '=', '?'] {
                 assert!(!encoded.contains(raw), "{name:?} -> {encoded}");
@@ -126,12 +104,9 @@ mod tests {
 
     #[test]
     fn percent_is_encoded_so_it_cannot_smuggle_a_quote() {
-        assert_eq!(percent_encode("%27"), "%2527");
-        assert_eq!(percent_encode("100% x"), "100%25%20x");
-        assert_eq!(percent_encode("a'b"), "a%27b");
-        assert_eq!(percent_encode("ä"), "%C3%A4");
-        assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
-        assert_eq!(percent_encode("a/b"), "a%2Fb");
+        let path = find_by("/groups", "displayName", "%27", "id");
+        assert!(path.contains("%25"), "{path}");
+        assert!(!path.contains("%27%27%27"), "{path}");
     }
 
     #[test]

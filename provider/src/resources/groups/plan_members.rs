@@ -4,7 +4,8 @@
 //! Graph limits that shape the plan:
 //! * at most [`MAX_BINDS_PER_REQUEST`] `@odata.bind` relationships per create or PATCH body
 //!   (owners and members together on create);
-//! * at most [`MAX_BATCH_REQUESTS`] requests per `$batch`, which Graph may run in any order;
+//! * at most 20 requests per `$batch` (packed by the Graph client), which Graph may run in
+//!   any order;
 //! * "the last owner (a user object) of the group cannot be removed" (group-delete-owners):
 //!   a service principal owner does not count, so the rule is about user owners only.
 //!
@@ -15,17 +16,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use serde::Serialize;
 use serde_json::Value;
+
+use crate::graph::{Api, BatchRequest, GraphRequest, Method};
 
 use super::object_id::ObjectId;
 use super::wire::{
     DirectoryObjectUrls, MAX_BINDS_PER_REQUEST, ObjectKind, Relation, bind_members_body, group_path,
     reference_body, reference_path, references_path,
 };
-
-/// Graph's limit on requests in one `$batch`.
-pub const MAX_BATCH_REQUESTS: usize = 20;
 
 /// One write to a group's owners or members.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,24 +39,6 @@ pub enum GroupOp {
     Remove(Relation, ObjectId),
 }
 
-/// HTTP methods the plan uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    Post,
-    Patch,
-    Delete,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Post => "POST",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-}
-
 /// A request as plain data: method, URL relative to the Graph version, optional JSON body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlainRequest {
@@ -66,27 +47,45 @@ pub struct PlainRequest {
     pub body: Option<Value>,
 }
 
+impl PlainRequest {
+    /// This request inside a `$batch`, with `id`.
+    pub fn into_batch(self, id: String) -> BatchRequest {
+        let request = BatchRequest::new(id, self.method, self.url);
+        match self.body {
+            Some(body) => request.json(body),
+            None => request,
+        }
+    }
+
+    /// This request for [`crate::graph::GraphClient::send`].
+    pub fn into_graph(self) -> GraphRequest {
+        let mut request = GraphRequest::new(self.method, Api::V1, self.url);
+        request.body = self.body;
+        request
+    }
+}
+
 impl GroupOp {
     /// The request carrying out this operation on `group`.
     pub fn request(&self, group: &ObjectId, urls: &DirectoryObjectUrls) -> PlainRequest {
         match self {
             GroupOp::BindMembers(ids) => PlainRequest {
-                method: Method::Patch,
+                method: Method::PATCH,
                 url: group_path(group),
                 body: Some(bind_members_body(ids, urls)),
             },
             GroupOp::AddMember(id) => PlainRequest {
-                method: Method::Post,
+                method: Method::POST,
                 url: references_path(group, Relation::Members),
                 body: Some(reference_body(id, urls)),
             },
             GroupOp::AddOwner(id) => PlainRequest {
-                method: Method::Post,
+                method: Method::POST,
                 url: references_path(group, Relation::Owners),
                 body: Some(reference_body(id, urls)),
             },
             GroupOp::Remove(relation, id) => {
-                PlainRequest { method: Method::Delete, url: reference_path(group, *relation, id), body: None }
+                PlainRequest { method: Method::DELETE, url: reference_path(group, *relation, id), body: None }
             }
         }
     }
@@ -119,14 +118,18 @@ impl ChangePlan {
         self
     }
 
-    /// The `$batch` envelopes to send, in order: `before` batches, then `after` batches.
-    /// Request ids are the operation's 1-based position in the plan (`before` then `after`),
-    /// so an inner response maps straight back to its operation.
-    pub fn batches(&self, group: &ObjectId, urls: &DirectoryObjectUrls) -> Vec<BatchEnvelope> {
-        let requests = |ops: &[GroupOp]| ops.iter().map(|op| op.request(group, urls)).collect::<Vec<_>>();
-        let mut envelopes = pack_batches(&requests(&self.before), 0);
-        envelopes.extend(pack_batches(&requests(&self.after), self.before.len()));
-        envelopes
+    /// The `$batch` requests of each step (`before`, then `after`); send all of the first
+    /// (the Graph client packs them into envelopes of 20) before any of the second. Request
+    /// ids are the operation's 1-based position in the plan (`before` then `after`), so an
+    /// inner response maps straight back to its operation with [`ChangePlan::operation`].
+    pub fn batch_steps(&self, group: &ObjectId, urls: &DirectoryObjectUrls) -> [Vec<BatchRequest>; 2] {
+        let step = |ops: &[GroupOp], first: usize| {
+            ops.iter()
+                .enumerate()
+                .map(|(i, op)| op.request(group, urls).into_batch((first + i + 1).to_string()))
+                .collect::<Vec<_>>()
+        };
+        [step(&self.before, 0), step(&self.after, self.before.len())]
     }
 
     /// The operation a batch request id names (see [`ChangePlan::batches`]).
@@ -218,54 +221,6 @@ pub fn split_for_create(owners: &[ObjectId], members: &[ObjectId]) -> CreateSpli
         members: members[..members_now].to_vec(),
         rest: ChangePlan { before, after: Vec::new() },
     }
-}
-
-/// A JSON `$batch` request body.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BatchEnvelope {
-    pub requests: Vec<BatchRequest>,
-}
-
-/// One request inside a `$batch`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BatchRequest {
-    pub id: String,
-    pub method: &'static str,
-    pub url: String,
-    /// Graph requires `Content-Type` on every inner request with a body.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<&'static str, &'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-}
-
-/// Packs independent requests into envelopes of at most [`MAX_BATCH_REQUESTS`], keeping their
-/// order; ids are `first_id + position`, 1-based.
-pub fn pack_batches(requests: &[PlainRequest], first_id: usize) -> Vec<BatchEnvelope> {
-    requests
-        .chunks(MAX_BATCH_REQUESTS)
-        .enumerate()
-        .map(|(chunk_index, chunk)| BatchEnvelope {
-            requests: chunk
-                .iter()
-                .enumerate()
-                .map(|(i, request)| {
-                    let position = first_id + chunk_index * MAX_BATCH_REQUESTS + i + 1;
-                    let mut headers = BTreeMap::new();
-                    if request.body.is_some() {
-                        headers.insert("Content-Type", "application/json");
-                    }
-                    BatchRequest {
-                        id: position.to_string(),
-                        method: request.method.as_str(),
-                        url: request.url.clone(),
-                        headers,
-                        body: request.body.clone(),
-                    }
-                })
-                .collect(),
-        })
-        .collect()
 }
 
 fn bind_chunks(ids: &[ObjectId]) -> Vec<GroupOp> {

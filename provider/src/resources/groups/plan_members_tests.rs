@@ -2,6 +2,12 @@ use serde_json::json;
 use url::Url;
 
 use super::*;
+use crate::graph::batch::{MAX_BATCH, plan_envelopes};
+
+/// The envelopes the Graph client would send for each step.
+fn envelopes(plan: &ChangePlan) -> [Vec<Vec<BatchRequest>>; 2] {
+    plan.batch_steps(&group(), &urls()).map(|step| plan_envelopes(step).unwrap())
+}
 
 fn oid(n: usize) -> ObjectId {
     ObjectId::parse(&format!("00000000-0000-0000-0000-{n:012}")).unwrap()
@@ -49,14 +55,15 @@ fn member_additions_are_chunked_at_most_20_per_patch() {
         (401, 21, 2),
         (10_000, 500, 25),
     ];
-    for (count, patches, envelopes) in cases {
+    for (count, patches, n_envelopes) in cases {
         let plan = member_changes(&BTreeSet::new(), &set(0..count));
         assert_eq!(plan.before.len(), patches, "{count}");
         assert!(plan.after.is_empty());
         assert_eq!(bound(&plan), ids(0..count), "{count}: every member exactly once, in order");
-        let batches = plan.batches(&group(), &urls());
-        assert_eq!(batches.len(), envelopes, "{count}");
-        assert!(batches.iter().all(|b| (1..=MAX_BATCH_REQUESTS).contains(&b.requests.len())));
+        let [before, after] = envelopes(&plan);
+        assert_eq!(before.len(), n_envelopes, "{count}");
+        assert!(after.is_empty());
+        assert!(before.iter().all(|b| (1..=MAX_BATCH).contains(&b.len())));
     }
 }
 
@@ -83,7 +90,7 @@ fn requests_have_documented_methods_urls_and_bodies() {
     let cases = [
         (
             GroupOp::BindMembers(ids(1..3)),
-            Method::Patch,
+            Method::PATCH,
             format!("/groups/{g}"),
             Some(json!({
                 "members@odata.bind": [
@@ -94,7 +101,7 @@ fn requests_have_documented_methods_urls_and_bodies() {
         ),
         (
             GroupOp::AddOwner(oid(7)),
-            Method::Post,
+            Method::POST,
             format!("/groups/{g}/owners/$ref"),
             Some(json!({
                 "@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/00000000-0000-0000-0000-000000000007"
@@ -102,7 +109,7 @@ fn requests_have_documented_methods_urls_and_bodies() {
         ),
         (
             GroupOp::AddMember(oid(8)),
-            Method::Post,
+            Method::POST,
             format!("/groups/{g}/members/$ref"),
             Some(json!({
                 "@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/00000000-0000-0000-0000-000000000008"
@@ -110,13 +117,13 @@ fn requests_have_documented_methods_urls_and_bodies() {
         ),
         (
             GroupOp::Remove(Relation::Owners, oid(9)),
-            Method::Delete,
+            Method::DELETE,
             format!("/groups/{g}/owners/00000000-0000-0000-0000-000000000009/$ref"),
             None,
         ),
         (
             GroupOp::Remove(Relation::Members, oid(9)),
-            Method::Delete,
+            Method::DELETE,
             format!("/groups/{g}/members/00000000-0000-0000-0000-000000000009/$ref"),
             None,
         ),
@@ -138,12 +145,12 @@ fn owners_are_added_before_any_is_removed() {
     assert_eq!(plan.before, vec![GroupOp::AddOwner(oid(3)), GroupOp::AddOwner(oid(4))]);
     assert_eq!(plan.after, vec![GroupOp::Remove(Relation::Owners, oid(1))]);
 
-    // The removal is in a later envelope than the additions, even though all fit in one.
-    let batches = plan.batches(&group(), &urls());
-    assert_eq!(batches.len(), 2);
-    assert!(batches[0].requests.iter().all(|r| r.method == "POST"));
-    assert_eq!(batches[1].requests[0].method, "DELETE");
-    assert_eq!(batches[1].requests[0].id, "3");
+    // The removal is in the later step, even though everything would fit in one envelope.
+    let [before, after] = plan.batch_steps(&group(), &urls());
+    assert!(before.iter().all(|r| r.method == Method::POST));
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].method, Method::DELETE);
+    assert_eq!(after[0].id, "3");
     assert_eq!(plan.operation("3"), Some(&GroupOp::Remove(Relation::Owners, oid(1))));
     assert_eq!(plan.operation("1"), Some(&GroupOp::AddOwner(oid(3))));
     assert_eq!(plan.operation("4"), None);
@@ -249,7 +256,7 @@ fn create_split_keeps_the_first_owner_and_drops_duplicates() {
 /// Mirrors `crossCutting/batch.v1.0.request.json` (concepts/json-batching): relative urls,
 /// string ids, `Content-Type` only on requests with a body.
 #[test]
-fn batch_envelopes_have_the_documented_shape() {
+fn batch_requests_have_the_documented_shape() {
     let sample: serde_json::Value =
         serde_json::from_str(include_str!("testdata/batch.v1.0.request.json")).unwrap();
     let with_body = &sample["requests"][3];
@@ -259,16 +266,14 @@ fn batch_envelopes_have_the_documented_shape() {
         before: vec![GroupOp::AddOwner(oid(1))],
         after: vec![GroupOp::Remove(Relation::Owners, oid(2))],
     };
-    let batches = plan.batches(&group(), &urls());
-    let post = serde_json::to_value(&batches[0]).unwrap()["requests"][0].clone();
-    let delete = serde_json::to_value(&batches[1]).unwrap()["requests"][0].clone();
+    let [before, after] = plan.batch_steps(&group(), &urls());
+    let post = serde_json::to_value(&before[0]).unwrap();
+    let delete = serde_json::to_value(&after[0]).unwrap();
 
     assert_eq!(post["headers"], with_body["headers"]);
     assert_eq!(post["id"], json!("1"));
     assert!(post["url"].as_str().unwrap().starts_with('/'));
-    let keys = |v: &serde_json::Value| {
-        v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>()
-    };
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
     assert_eq!(keys(&post), keys(with_body));
     assert_eq!(keys(&delete), keys(without_body));
     assert_eq!(delete["method"], without_body["method"]);
@@ -280,15 +285,16 @@ fn batch_ids_are_unique_and_map_back_to_operations() {
     let owners =
         owner_changes(&kinds(&[(2_000, ObjectKind::User)]), &set(2_001..2_030), &BTreeMap::new()).unwrap();
     let plan = owners.merge(before);
-    let batches = plan.batches(&group(), &urls());
+    let [before, after] = plan.batch_steps(&group(), &urls());
     let mut seen = BTreeSet::new();
-    for request in batches.iter().flat_map(|b| &b.requests) {
+    for request in before.iter().chain(&after) {
         assert!(seen.insert(request.id.clone()), "duplicate id {}", request.id);
         let op = plan.operation(&request.id).unwrap();
         assert_eq!(op.request(&group(), &urls()).url, request.url);
     }
     assert_eq!(seen.len(), plan.before.len() + plan.after.len());
     // 29 owner POSTs + 45 member PATCHes + 50 member DELETEs = 124 → 7 envelopes; then 1 owner DELETE.
-    assert_eq!(batches.len(), 8);
-    assert_eq!(batches[7].requests.len(), 1);
+    let [before, after] = envelopes(&plan);
+    assert_eq!((before.len(), after.len()), (7, 1));
+    assert_eq!(after[0].len(), 1);
 }
