@@ -6,6 +6,7 @@
 //! ([`plan_members`]), the device-group requirements ([`identity`]) and OData escaping
 //! ([`escape`]).
 
+pub mod api;
 pub mod escape;
 pub mod identity;
 pub mod nickname;
