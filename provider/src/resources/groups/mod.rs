@@ -12,6 +12,7 @@ pub mod identity;
 pub mod nickname;
 pub mod object_id;
 pub mod plan_members;
+pub mod resource;
 pub mod wire;
 
 pub use object_id::{InvalidObjectId, ObjectId};

@@ -150,6 +150,7 @@ impl CreateGroup {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PatchGroup {
     display_name: Option<String>,
+    mail_nickname: Option<String>,
     /// `Some(None)` clears the description.
     description: Option<Option<String>>,
 }
@@ -162,6 +163,9 @@ impl PatchGroup {
         if prior.display_name != planned.display_name {
             patch.display_name = Some(planned.display_name.clone());
         }
+        if prior.mail_nickname != planned.mail_nickname {
+            patch.mail_nickname = Some(planned.mail_nickname.clone());
+        }
         if normalise(&prior.description) != normalise(&planned.description) {
             patch.description = Some(normalise(&planned.description));
         }
@@ -169,7 +173,7 @@ impl PatchGroup {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.display_name.is_none() && self.description.is_none()
+        self.display_name.is_none() && self.mail_nickname.is_none() && self.description.is_none()
     }
 
     /// The JSON body.
@@ -177,6 +181,9 @@ impl PatchGroup {
         let mut body = Map::new();
         if let Some(name) = &self.display_name {
             body.insert("displayName".to_owned(), Value::String(name.clone()));
+        }
+        if let Some(nickname) = &self.mail_nickname {
+            body.insert("mailNickname".to_owned(), Value::String(nickname.clone()));
         }
         if let Some(description) = &self.description {
             let value = description.clone().map_or(Value::Null, Value::String);

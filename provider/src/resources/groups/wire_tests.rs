@@ -92,6 +92,8 @@ fn patch_sends_only_changes_and_clears_description_with_null() {
         (g("a", Some("x")), g("a", None), json!({"description": null})),
         (g("a", Some("x")), g("c", Some("")), json!({"displayName": "c", "description": null})),
     ];
+    let renamed = NewGroup { mail_nickname: "m".to_owned(), ..g("a", None) };
+    assert_eq!(PatchGroup::between(&g("a", None), &renamed).to_json(), json!({"mailNickname": "m"}));
     for (prior, planned, expected) in cases {
         let patch = PatchGroup::between(&prior, &planned);
         assert_eq!(patch.to_json(), expected);
