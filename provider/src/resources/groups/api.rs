@@ -235,15 +235,59 @@ impl<'a> GroupsApi<'a> {
         Ok(self.list(group, relation).await?.iter().filter_map(DirectoryObjectRef::object_id).collect())
     }
 
-    /// Whether `object` is currently one of the group's owners or members (first page check
-    /// is not enough for large groups, so this reads them all; used by the single-member resource).
+    /// Whether `object` is currently one of the group's owners or members: one filtered
+    /// request (`$filter=id eq '…'`), however large the group.
     pub async fn contains(
         &self,
         group: &ObjectId,
         relation: Relation,
         object: &ObjectId,
     ) -> Result<bool, crate::graph::Error> {
-        Ok(self.list_ids(group, relation).await?.contains(object))
+        let path = find_by(&format!("/groups/{group}/{}", relation.segment()), "id", object.as_str(), "id");
+        let page: DirectoryObjectPage = self.client.get_json(&self.cx, Api::V1, &path).await?;
+        Ok(page.value.iter().any(|o| o.id.eq_ignore_ascii_case(object.as_str())))
+    }
+
+    /// Adds one owner or member with `POST …/$ref`, retrying while the group or the object is
+    /// not visible yet. "Already there" (400) counts as done when a read confirms it.
+    pub async fn add_reference(
+        &self,
+        group: &ObjectId,
+        relation: Relation,
+        object: &ObjectId,
+    ) -> Result<(), crate::graph::Error> {
+        let op = match relation {
+            Relation::Owners => GroupOp::AddOwner(object.clone()),
+            Relation::Members => GroupOp::AddMember(object.clone()),
+        };
+        let request = op.request(group, &self.urls);
+        let sent = retry_not_found(&self.cx, || {
+            let request = request.clone().into_graph();
+            async move { self.client.send(&self.cx, request).await }
+        })
+        .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_bad_request() && self.contains(group, relation, object).await? => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes one owner or member; already removed is fine.
+    pub async fn remove_reference(
+        &self,
+        group: &ObjectId,
+        relation: Relation,
+        object: &ObjectId,
+    ) -> Result<(), crate::graph::Error> {
+        match self
+            .client
+            .delete(&self.cx, Api::V1, &super::wire::reference_path(group, relation, object))
+            .await
+        {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
     }
 
     /// Sends the plan's `before` step, then (only if it fully succeeded) its `after` step.

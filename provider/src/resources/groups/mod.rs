@@ -9,6 +9,7 @@
 pub mod api;
 pub mod escape;
 pub mod identity;
+pub mod member;
 pub mod nickname;
 pub mod object_id;
 pub mod plan_members;
