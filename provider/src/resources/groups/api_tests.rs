@@ -1,57 +1,18 @@
 //! The group operations against wiremock on 127.0.0.1 (plain http, fake token source).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use super::super::test_support::{client, cx};
 use super::*;
-use crate::graph::auth::{AccessToken, TokenSource};
-use crate::graph::config::{Credential, GraphConfig, Secret};
-use crate::graph::retry::RetryPolicy;
-use crate::graph::{CallCx, GraphClient, Tuning};
+use crate::graph::CallCx;
 
 const GROUP: &str = "21d05557-b7b6-418f-86fa-a3118d751be4";
 const SP: &str = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
-
-#[derive(Debug)]
-struct FakeTokens;
-
-#[async_trait]
-impl TokenSource for FakeTokens {
-    async fn fetch(&self) -> crate::graph::error::Result<AccessToken> {
-        Ok(AccessToken { token: Secret::new("tok"), expires_at: Instant::now() + Duration::from_secs(3600) })
-    }
-}
-
-fn client(server: &MockServer) -> GraphClient {
-    let config = GraphConfig {
-        tenant_id: "tenant".into(),
-        credential: Credential::ClientSecret { client_id: "app".into(), secret: Secret::new("s") },
-        graph_endpoint: url::Url::parse(&server.uri()).unwrap(),
-        authority_host: url::Url::parse("https://login.microsoftonline.com").unwrap(),
-        ca_certificate_file: None,
-        user_agent: "autopilot-test".into(),
-    };
-    let tuning = Tuning {
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
-        ..Tuning::default()
-    };
-    GraphClient::with_token_source(config, tuning, Arc::new(FakeTokens)).unwrap()
-}
-
-fn cx() -> CallCx {
-    // Guards against hangs only; no assertion depends on timing.
-    CallCx::background().with_timeout(Duration::from_secs(30))
-}
 
 fn oid(n: usize) -> ObjectId {
     ObjectId::parse(&format!("00000000-0000-0000-0000-{n:012}")).unwrap()

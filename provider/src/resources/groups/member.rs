@@ -185,67 +185,16 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
     use serde_json::json;
     use wiremock::matchers::{method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
+    use super::super::test_support::{TestData, ctx, data};
     use super::*;
     use crate::framework::apply::{ApplyRequest, apply_resource_change, read_resource};
-    use crate::graph::auth::{AccessToken, TokenSource};
-    use crate::graph::config::{Credential, GraphConfig, Secret};
-    use crate::graph::retry::RetryPolicy;
-    use crate::graph::{GraphClient, Tuning};
 
     const GROUP: &str = "21d05557-b7b6-418f-86fa-a3118d751be4";
     const USER: &str = "4562bcc8-c436-4f95-b7c0-4f8ce89dca5e";
-
-    #[derive(Debug)]
-    struct FakeTokens;
-
-    #[async_trait]
-    impl TokenSource for FakeTokens {
-        async fn fetch(&self) -> crate::graph::error::Result<AccessToken> {
-            Ok(AccessToken {
-                token: Secret::new("tok"),
-                expires_at: Instant::now() + Duration::from_secs(3600),
-            })
-        }
-    }
-
-    struct TestData(GraphClient);
-
-    impl GraphAccess for TestData {
-        fn graph(&self) -> &GraphClient {
-            &self.0
-        }
-    }
-
-    fn data(server: &MockServer) -> TestData {
-        let config = GraphConfig {
-            tenant_id: "tenant".into(),
-            credential: Credential::ClientSecret { client_id: "app".into(), secret: Secret::new("s") },
-            graph_endpoint: url::Url::parse(&server.uri()).unwrap(),
-            authority_host: url::Url::parse("https://login.microsoftonline.com").unwrap(),
-            ca_certificate_file: None,
-            user_agent: "autopilot-test".into(),
-        };
-        let tuning = Tuning {
-            retry: RetryPolicy {
-                max_attempts: 2,
-                base_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(2),
-            },
-            ..Tuning::default()
-        };
-        TestData(GraphClient::with_token_source(config, tuning, Arc::new(FakeTokens)).unwrap())
-    }
-
-    fn ctx() -> Ctx {
-        Ctx::new(tokio_util::sync::CancellationToken::new(), Some(Instant::now() + Duration::from_secs(30)))
-    }
 
     #[tokio::test]
     async fn already_a_member_counts_as_created_and_read_uses_one_filtered_request() {

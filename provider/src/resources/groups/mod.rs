@@ -7,6 +7,7 @@
 //! ([`escape`]).
 
 pub mod api;
+pub mod data_sources;
 pub mod escape;
 pub mod identity;
 pub mod member;
@@ -14,6 +15,8 @@ pub mod nickname;
 pub mod object_id;
 pub mod plan_members;
 pub mod resource;
+#[cfg(test)]
+mod test_support;
 pub mod wire;
 
 pub use object_id::{InvalidObjectId, ObjectId};
