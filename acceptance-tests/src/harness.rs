@@ -259,11 +259,14 @@ impl Workspace {
     /// Run `terraform <args>` with `-no-color`, bounded by a timeout.
     pub async fn terraform(&self, args: &[&str]) -> Result<TfOutput> {
         let mut cmd = Command::new("terraform");
-        cmd.arg(args.first().copied().unwrap_or("version"));
-        if args.len() > 1 || !matches!(args.first(), Some(&"version")) {
+        // `-no-color` goes right after the (sub)command: `state rm -no-color addr`.
+        let words = if matches!(args.first(), Some(&("state" | "providers" | "workspace"))) { 2 } else { 1 };
+        let words = words.min(args.len());
+        cmd.args(&args[..words]);
+        if args.first() != Some(&"version") {
             cmd.arg("-no-color");
         }
-        cmd.args(args.iter().skip(1))
+        cmd.args(&args[words..])
             .current_dir(self.dir.path())
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())

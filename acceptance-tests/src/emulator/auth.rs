@@ -5,8 +5,9 @@
 //! * `client_secret` equal to the configured secret;
 //! * `client_assertion` (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`):
 //!   a well-formed JWT (three base64url parts, JSON header with `alg`, JSON payload) whose `iss` and
-//!   `sub` both equal the client id and whose `exp` (if present) lies in the future. The signature is
-//!   **not** verified: the emulator has no registered certificate to verify it against.
+//!   `sub` both equal the client id, whose `aud` is the token endpoint (on the emulator's host or
+//!   `login.microsoftonline.com`) and whose `exp` lies in the future. The signature is **not**
+//!   verified: the emulator has no registered certificate to verify it against.
 //!
 //! Issued tokens are opaque random strings mapped to the app's roles at issue time.
 
@@ -71,6 +72,19 @@ pub mod perm {
         "Directory.ReadWrite.All",
     ];
     pub const APPLICATION_WRITE: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
+    pub const DEVICE_REGISTRATION_POLICY_READ: &[&str] =
+        &["Policy.Read.DeviceConfiguration", "Policy.ReadWrite.DeviceConfiguration"];
+    pub const DEVICE_REGISTRATION_POLICY_WRITE: &[&str] = &["Policy.ReadWrite.DeviceConfiguration"];
+    pub const INTUNE_APPS_READ: &[&str] =
+        &["DeviceManagementApps.Read.All", "DeviceManagementApps.ReadWrite.All"];
+    pub const INTUNE_APPS_WRITE: &[&str] = &["DeviceManagementApps.ReadWrite.All"];
+    pub const INTUNE_CONFIGURATION_READ: &[&str] =
+        &["DeviceManagementConfiguration.Read.All", "DeviceManagementConfiguration.ReadWrite.All"];
+    pub const INTUNE_CONFIGURATION_WRITE: &[&str] = &["DeviceManagementConfiguration.ReadWrite.All"];
+    pub const INTUNE_SERVICE_CONFIG_READ: &[&str] =
+        &["DeviceManagementServiceConfig.Read.All", "DeviceManagementServiceConfig.ReadWrite.All"];
+    pub const INTUNE_SERVICE_CONFIG_WRITE: &[&str] = &["DeviceManagementServiceConfig.ReadWrite.All"];
+    pub const ROLE_MANAGEMENT_WRITE: &[&str] = &["RoleManagement.ReadWrite.Directory"];
     pub const DIRECTORY_OBJECT_READ: &[&str] = &[
         "Directory.Read.All",
         "Directory.ReadWrite.All",
@@ -266,7 +280,11 @@ pub async fn token(
                     "The client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
                 );
             }
-            if let Err(why) = check_assertion(jwt, &creds.client_id, super::unix_now()) {
+            let audiences = [
+                format!("{}/{}/oauth2/v2.0/token", state.base_url(), creds.tenant_id),
+                format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", creds.tenant_id),
+            ];
+            if let Err(why) = check_assertion(jwt, &creds.client_id, &audiences, super::unix_now()) {
                 return aad_error(
                     StatusCode::UNAUTHORIZED,
                     "invalid_client",
@@ -307,7 +325,12 @@ pub async fn token(
 }
 
 /// Structural checks of a client assertion (see the module docs for what is not checked).
-pub fn check_assertion(jwt: &str, client_id: &str, now_unix: i64) -> Result<(), &'static str> {
+pub fn check_assertion(
+    jwt: &str,
+    client_id: &str,
+    audiences: &[String],
+    now_unix: i64,
+) -> Result<(), &'static str> {
     let parts: Vec<&str> = jwt.split('.').collect();
     let [header, payload, signature] = parts.as_slice() else {
         return Err("expected three dot-separated parts");
@@ -327,8 +350,13 @@ pub fn check_assertion(jwt: &str, client_id: &str, now_unix: i64) -> Result<(), 
     if !claim("iss").eq_ignore_ascii_case(client_id) || !claim("sub").eq_ignore_ascii_case(client_id) {
         return Err("iss and sub must both be the client id");
     }
-    if claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp <= now_unix) {
-        return Err("the assertion has expired");
+    if !audiences.iter().any(|a| a.eq_ignore_ascii_case(claim("aud"))) {
+        return Err("aud must be the token endpoint");
+    }
+    match claims.get("exp").and_then(Value::as_i64) {
+        None => return Err("the assertion has no exp"),
+        Some(exp) if exp <= now_unix => return Err("the assertion has expired"),
+        Some(_) => {}
     }
     Ok(())
 }
@@ -346,10 +374,19 @@ mod tests {
     #[test]
     fn assertions() {
         let id = "00000000-0000-0000-0000-0000000000bb";
-        assert!(check_assertion(&jwt(json!({"iss": id, "sub": id, "exp": 200})), id, 100).is_ok());
-        assert!(check_assertion(&jwt(json!({"iss": id, "sub": id, "exp": 50})), id, 100).is_err());
-        assert!(check_assertion(&jwt(json!({"iss": "other", "sub": id})), id, 100).is_err());
-        assert!(check_assertion("a.b", id, 100).is_err());
-        assert!(check_assertion("not.base64!.x", id, 100).is_err());
+        let aud = "https://h/t/oauth2/v2.0/token";
+        let auds = [aud.to_owned()];
+        let cases = [
+            (json!({"iss": id, "sub": id, "aud": aud, "exp": 200}), true),
+            (json!({"iss": id, "sub": id, "aud": aud, "exp": 50}), false),
+            (json!({"iss": id, "sub": id, "aud": aud}), false),
+            (json!({"iss": id, "sub": id, "aud": "https://elsewhere", "exp": 200}), false),
+            (json!({"iss": "other", "sub": id, "aud": aud, "exp": 200}), false),
+        ];
+        for (claims, valid) in cases {
+            assert_eq!(check_assertion(&jwt(claims.clone()), id, &auds, 100).is_ok(), valid, "{claims}");
+        }
+        assert!(check_assertion("a.b", id, &auds, 100).is_err());
+        assert!(check_assertion("not.base64!.x", id, &auds, 100).is_err());
     }
 }

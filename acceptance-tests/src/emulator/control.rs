@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/objects/{collection}/{id}", patch(update_object).delete(delete_object))
         .route("/reset", post(reset))
         .route("/faults", get(faults).post(set_faults))
+        .route("/roles", get(roles).post(set_roles))
 }
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
@@ -34,6 +35,9 @@ async fn requests(State(state): State<AppState>) -> Response {
 async fn objects(State(state): State<AppState>) -> Response {
     let store = state.store();
     let mut out = Map::new();
+    for name in super::fixtures::ALWAYS_LISTED {
+        out.insert((*name).to_owned(), Value::Array(Vec::new()));
+    }
     for name in store.collection_names() {
         let items: Vec<Value> = store.list_latest(&name).iter().map(record_to_json).collect();
         out.insert(name, Value::Array(items));
@@ -110,6 +114,25 @@ async fn reset(State(state): State<AppState>) -> Response {
     match state.reset() {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+async fn roles(State(state): State<AppState>) -> Response {
+    Json(json!({ "roles": state.roles() })).into_response()
+}
+
+async fn set_roles(State(state): State<AppState>, body: Json<Value>) -> Response {
+    let roles = body
+        .0
+        .get("roles")
+        .and_then(Value::as_array)
+        .and_then(|r| r.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<String>>>());
+    match roles {
+        Some(roles) if body.0.as_object().is_some_and(|o| o.len() == 1) => {
+            state.set_roles(roles.clone());
+            Json(json!({ "roles": roles })).into_response()
+        }
+        _ => problem(StatusCode::BAD_REQUEST, "body must be {\"roles\": [\"Role.Name\", ...]}"),
     }
 }
 

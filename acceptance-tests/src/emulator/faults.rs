@@ -216,6 +216,11 @@ impl FaultState {
         self.roll(p)
     }
 
+    /// A random index below `n` (0 if `n` is 0), for `$batch` execution order.
+    pub fn pick(&mut self, n: usize) -> usize {
+        if n <= 1 { 0 } else { self.rng.random_range(0..n) }
+    }
+
     /// A shuffled order of `n` indices (for `$batch` responses).
     pub fn shuffle(&mut self, n: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..n).collect();

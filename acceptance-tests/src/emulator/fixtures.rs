@@ -7,7 +7,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::routes::directory::{GROUPS, KNOWN_APPLICATIONS, SERVICE_PRINCIPALS, USERS};
+use super::routes::device_registration::{
+    DEVICE_REGISTRATION_POLICY, fixture as device_registration_fixture,
+};
+use super::routes::directory::{DELETED_ITEMS, GROUPS, KNOWN_APPLICATIONS, SERVICE_PRINCIPALS, USERS};
 use super::store::{Record, Store};
 
 /// appId of "Intune Provisioning Client" (owner of DPP device groups).
@@ -31,10 +34,23 @@ pub const DEVICE_MANAGEMENT_SCRIPTS: &str = "deviceManagementScripts";
 pub const SCRIPT_IDS: &[&str] =
     &["d4000000-0000-4000-8000-000000000001", "d4000000-0000-4000-8000-000000000002"];
 
+/// Collections `GET /_emulator/objects` always shows (empty if nothing is stored). Later
+/// families add theirs.
+pub const ALWAYS_LISTED: &[&str] = &[
+    GROUPS,
+    USERS,
+    SERVICE_PRINCIPALS,
+    KNOWN_APPLICATIONS,
+    MOBILE_APPS,
+    DEVICE_MANAGEMENT_SCRIPTS,
+    DEVICE_REGISTRATION_POLICY,
+    DELETED_ITEMS,
+];
+
 /// Keys that are relationships (id lists) in a collection's objects. Later families add theirs.
 pub fn link_keys(collection: &str) -> &'static [&'static str] {
     match collection {
-        GROUPS => &["owners", "members"],
+        GROUPS | DELETED_ITEMS => &["owners", "members"],
         _ => &[],
     }
 }
@@ -125,6 +141,7 @@ fn builtin() -> Value {
              "displayName": "Microsoft Intune", "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a"}
         ],
         SERVICE_PRINCIPALS: [Value::Object(sp)],
+        DEVICE_REGISTRATION_POLICY: [device_registration_fixture()],
         USERS: users,
         MOBILE_APPS: [
             win32_app(WIN32_APP_ID, "7-Zip 24.08 (x64)", "7z2408-x64.msi"),

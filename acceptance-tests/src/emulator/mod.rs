@@ -64,6 +64,9 @@ pub fn app(state: AppState) -> Router {
 fn normalize_request(mut req: Request) -> Request {
     let original = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let normalized = normalize_path_and_query(&original);
+    if req.extensions().get::<pipeline::OriginalPath>().is_none() {
+        req.extensions_mut().insert(pipeline::OriginalPath(original.clone()));
+    }
     if normalized != original
         && let Ok(uri) = normalized.parse()
     {

@@ -500,8 +500,21 @@ impl Parser<'_> {
     }
 }
 
-/// Validates the properties a filter uses against a route's filterable list and Entra's
-/// advanced-query rule (`ne`/`not` need `ConsistencyLevel: eventual` and `$count=true`).
+/// Validates the properties a filter uses against a route's filterable list.
+pub fn check_filter(options: &QueryOptions, resource: &str, filterable: &[&str]) -> GraphResult<()> {
+    let Some(filter) = &options.filter else { return Ok(()) };
+    for p in filter.properties() {
+        if !filterable.iter().any(|f| f.eq_ignore_ascii_case(p)) {
+            return Err(GraphError::unsupported_query(format!(
+                "Unsupported or invalid query filter clause specified for property '{p}' of resource '{resource}'."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// [`check_filter`] plus Entra's advanced-query rules: `$count` needs `ConsistencyLevel:
+/// eventual`; `ne`/`not` need that header and `$count=true`.
 pub fn check_directory_filter(
     options: &QueryOptions,
     resource: &str,
@@ -513,14 +526,8 @@ pub fn check_directory_filter(
             "$count is only supported with the ConsistencyLevel header set to 'eventual'.",
         ));
     }
+    check_filter(options, resource, filterable)?;
     let Some(filter) = &options.filter else { return Ok(()) };
-    for p in filter.properties() {
-        if !filterable.iter().any(|f| f.eq_ignore_ascii_case(p)) {
-            return Err(GraphError::unsupported_query(format!(
-                "Unsupported or invalid query filter clause specified for property '{p}' of resource '{resource}'."
-            )));
-        }
-    }
     if filter.is_advanced() && !(consistency_eventual && options.count) {
         return Err(GraphError::unsupported_query(format!(
             "Unsupported query: 'ne' and 'not' filters on '{resource}' need the ConsistencyLevel header set to 'eventual' and $count=true."

@@ -24,6 +24,10 @@ pub struct BatchContext {
     pub envelope_log_index: usize,
 }
 
+/// Path and query as the client sent them (before key-segment normalisation); logged.
+#[derive(Clone, Debug)]
+pub struct OriginalPath(pub String);
+
 /// Index of the current request's log entry (request extension).
 #[derive(Clone, Copy, Debug)]
 pub struct LogIndex(pub usize);
@@ -42,8 +46,12 @@ async fn start(state: &AppState, req: Request) -> Result<(Request, usize), Respo
     let content_type =
         parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let logged_body = parse_body(content_type, &bytes);
-    let path =
-        parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let path = match parts.extensions.get::<OriginalPath>() {
+        Some(original) => original.0.clone(),
+        None => {
+            parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned())
+        }
+    };
     let batch = parts.extensions.get::<BatchContext>().map(|b| b.envelope_log_index);
     let index = state.log().start(parts.method.as_str(), &path, logged_body, batch);
     let mut req = Request::from_parts(parts, Body::from(bytes));

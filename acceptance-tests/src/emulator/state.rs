@@ -53,7 +53,7 @@ pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 
 struct Inner {
     credentials: Credentials,
-    roles: Vec<String>,
+    roles: Mutex<Vec<String>>,
     extra_fixtures: Option<Value>,
     clock: Clock,
     base_url: RwLock<String>,
@@ -89,7 +89,7 @@ impl AppState {
             config.roles.clone().unwrap_or_else(|| DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect());
         Ok(Self(Arc::new(Inner {
             credentials: config.credentials,
-            roles,
+            roles: Mutex::new(roles),
             extra_fixtures: config.extra_fixtures,
             clock: config.clock,
             base_url: RwLock::new(config.base_url),
@@ -106,7 +106,17 @@ impl AppState {
 
     /// Roles put into newly issued tokens.
     pub fn roles(&self) -> Vec<String> {
-        self.0.roles.clone()
+        lock(&self.0.roles).clone()
+    }
+
+    /// Replaces the app's roles for new tokens and for tokens already issued (as if the admin
+    /// changed the grant and every client refreshed its token).
+    pub fn set_roles(&self, roles: Vec<String>) {
+        let set: std::collections::BTreeSet<String> = roles.iter().cloned().collect();
+        for grant in lock(&self.0.tokens).values_mut() {
+            grant.caller.roles = set.clone();
+        }
+        *lock(&self.0.roles) = roles;
     }
 
     pub fn clock(&self) -> &Clock {

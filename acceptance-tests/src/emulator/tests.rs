@@ -261,6 +261,8 @@ async fn create_validation_is_strict() {
             "does not exist",
         ),
         (json!({"groupTypes": ["DynamicMembership"]}), StatusCode::BAD_REQUEST, "membershipRule"),
+        (json!({"visibility": "Secret"}), StatusCode::BAD_REQUEST, "visibility"),
+        (json!({"isAssignableToRole": true}), StatusCode::FORBIDDEN, "Insufficient privileges"),
     ];
     for (extra, status, text) in cases {
         let r = h.create_group("g", extra.clone()).await;
@@ -277,7 +279,7 @@ async fn create_validation_is_strict() {
         .await;
     assert!(missing.body["error"]["message"].as_str().unwrap_or_default().contains("mailNickname"));
     let objects = h.control(Method::GET, "/_emulator/objects", None).await;
-    assert!(objects.body.get("groups").is_none(), "nothing was stored by failed creates");
+    assert_eq!(objects.body["groups"], json!([]), "nothing was stored by failed creates");
 }
 
 #[tokio::test]
@@ -372,7 +374,7 @@ async fn request_log_links_inner_batch_requests_to_the_envelope() {
     h.call(Method::GET, "/v1.0/users?$top=1", None).await;
     let body = json!({"requests": [
         {"id": "a", "method": "GET", "url": "/users"},
-        {"id": "b", "method": "GET", "url": "/groups"}
+        {"id": "b", "method": "GET", "url": "/groups", "dependsOn": ["a"]}
     ]});
     h.call(Method::POST, "/beta/$batch", Some(body)).await;
     let log = h.control(Method::GET, "/_emulator/requests", None).await;
@@ -417,7 +419,7 @@ async fn throttling_answers_429_with_retry_after_and_changes_nothing() {
     assert_eq!(r.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("1"));
     assert_eq!(r.body["error"]["code"], "TooManyRequests");
     let objects = h.control(Method::GET, "/_emulator/objects", None).await;
-    assert!(objects.body.get("groups").is_none());
+    assert_eq!(objects.body["groups"], json!([]));
     // The token endpoint and the control API are never faulted.
     assert_eq!(h.token_request(DEFAULT_CLIENT_SECRET).await.status, StatusCode::OK);
     let set = h
@@ -457,6 +459,10 @@ async fn missing_roles_give_403() {
     let r = h.create_group("g", json!({"owners@odata.bind": sp_bind()})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(h.create_group("g", json!({})).await.status, StatusCode::CREATED);
+    let set = h.control(Method::POST, "/_emulator/roles", Some(json!({"roles": ["Group.Read.All"]}))).await;
+    assert_eq!(set.status, StatusCode::OK);
+    assert_eq!(h.call(Method::GET, "/v1.0/groups", None).await.status, StatusCode::OK);
+    assert_eq!(h.create_group("g2", json!({})).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -466,6 +472,11 @@ async fn versions_and_segments_are_checked_like_graph() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"]["code"], "BadRequest");
     assert_eq!(r.body["error"]["message"], "Resource not found for the segment 'configurationPolicies'.");
+    assert!(r.headers.contains_key("request-id"), "fallbacks go through the pipeline too");
+    assert_eq!(
+        r.headers.get("request-id").and_then(|v| v.to_str().ok()),
+        r.body["error"]["innerError"]["request-id"].as_str()
+    );
     let r = h.call(Method::GET, "/v2.0/groups", None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = h.call(Method::PUT, "/v1.0/groups", None).await;
@@ -560,6 +571,21 @@ async fn owners_and_members_can_be_removed_but_not_the_last_user_owner() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(h.call(Method::GET, &format!("/v1.0/groups/{id}"), None).await.status, StatusCode::NOT_FOUND);
+
+    // Soft-deleted: visible in deleted items, restorable, purgeable.
+    let deleted = h.call(Method::GET, &format!("/v1.0/directory/deletedItems/{id}"), None).await;
+    assert_eq!(deleted.body["@odata.type"], "#microsoft.graph.group");
+    assert!(deleted.body["deletedDateTime"].is_string());
+    let listed = h.call(Method::GET, "/v1.0/directory/deletedItems/microsoft.graph.group", None).await;
+    assert_eq!(listed.body["value"].as_array().map(Vec::len), Some(1));
+    let restored = h.call(Method::POST, &format!("/v1.0/directory/deletedItems/{id}/restore"), None).await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    assert_eq!(h.call(Method::GET, &format!("/v1.0/groups/{id}"), None).await.status, StatusCode::OK);
+    h.call(Method::DELETE, &format!("/v1.0/groups/{id}"), None).await;
+    let purged = h.call(Method::DELETE, &format!("/v1.0/directory/deletedItems/{id}"), None).await;
+    assert_eq!(purged.status, StatusCode::NO_CONTENT);
+    let gone = h.call(Method::GET, &format!("/v1.0/directory/deletedItems/{id}"), None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -600,4 +626,68 @@ async fn control_api_changes_objects_out_of_band() {
     let bad = h.control(Method::POST, "/_emulator/faults", Some(json!({"throttle_percent": 250}))).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(FaultSettings::default().validate().is_ok());
+}
+
+#[tokio::test]
+async fn client_assertions_are_checked_structurally() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let h = Harness::new(|_| {}).await;
+    let jwt = |aud: &str| {
+        let claims = json!({"iss": DEFAULT_CLIENT_ID, "sub": DEFAULT_CLIENT_ID, "aud": aud, "exp": super::unix_now() + 600});
+        format!(
+            "{}.{}.c2lnbmF0dXJl",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","x5t":"abc"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    };
+    let post = |assertion: String| {
+        Request::post(format!("/{DEFAULT_TENANT_ID}/oauth2/v2.0/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "grant_type=client_credentials&client_id={DEFAULT_CLIENT_ID}&scope={}&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}",
+                url::form_urlencoded::byte_serialize(format!("{BASE}/.default").as_bytes()).collect::<String>()
+            )))
+            .unwrap_or_default()
+    };
+    let good = h.send(post(jwt(&format!("{BASE}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token")))).await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.body);
+    let bad = h.send(post(jwt("https://example.invalid/token"))).await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(bad.body["error_description"].as_str().unwrap_or_default().starts_with("AADSTS50027"));
+    let log = h.control(Method::GET, "/_emulator/requests", None).await;
+    assert!(!log.body.to_string().contains("c2lnbmF0dXJl"), "assertions are redacted");
+}
+
+#[tokio::test]
+async fn log_keeps_the_path_as_sent() {
+    let h = Harness::new(|_| {}).await;
+    let path = format!("/v1.0/servicePrincipals(appId='{INTUNE_PROVISIONING_CLIENT_APP_ID}')?$select=id");
+    assert_eq!(h.call(Method::GET, &path, None).await.status, StatusCode::OK);
+    let log = h.control(Method::GET, "/_emulator/requests", None).await;
+    assert_eq!(log.body[1]["path"], path);
+}
+
+#[tokio::test]
+async fn independent_batch_requests_run_in_varying_order() {
+    let mut orders = std::collections::BTreeSet::new();
+    for seed in 0..16 {
+        let h = Harness::new(|c| c.faults.seed = seed).await;
+        let body = json!({"requests": [
+            {"id": "a", "method": "GET", "url": "/users"},
+            {"id": "b", "method": "GET", "url": "/groups"}
+        ]});
+        assert_eq!(h.call(Method::POST, "/v1.0/$batch", Some(body)).await.status, StatusCode::OK);
+        let log = h.control(Method::GET, "/_emulator/requests", None).await;
+        let paths: Vec<String> = log
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .skip(2)
+            .filter_map(|e| e["path"].as_str().map(str::to_owned))
+            .collect();
+        orders.insert(paths);
+    }
+    assert_eq!(orders.len(), 2, "both execution orders occur: {orders:?}");
 }

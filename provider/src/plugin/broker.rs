@@ -20,6 +20,7 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// Streams end when `shutdown` is cancelled.
     pub fn new(shutdown: CancellationToken) -> Self {
         Self { shutdown }
     }

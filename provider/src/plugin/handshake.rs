@@ -18,11 +18,13 @@ pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76
 /// What the plugin reads from its environment, captured once so tests can supply their own.
 #[derive(Clone, Debug, Default)]
 pub struct PluginEnv {
+    /// `TF_PLUGIN_MAGIC_COOKIE`.
     pub magic_cookie: Option<String>,
     /// `PLUGIN_PROTOCOL_VERSIONS`: comma-separated versions the client speaks.
     pub protocol_versions: Option<String>,
     /// `PLUGIN_UNIX_SOCKET_DIR`, else the temp dir (`TMPDIR`).
     pub socket_dir: PathBuf,
+    /// `PLUGIN_MIN_PORT` and `PLUGIN_MAX_PORT`: the range for the TCP fallback.
     pub min_port: Option<String>,
     pub max_port: Option<String>,
     /// `PLUGIN_CLIENT_CERT`: PEM certificate Terraform will present (AutoMTLS).

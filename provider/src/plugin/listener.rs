@@ -1,5 +1,6 @@
 //! Where the plugin listens: a Unix socket in the socket directory (what go-plugin does
-//! on Linux and macOS), or loopback TCP when no socket can be created.
+//! on Linux and macOS), or loopback TCP when no socket can be created (and on Windows,
+//! where go-plugin always uses TCP).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -8,7 +9,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::net::UnixListener;
 use tonic::transport::server::Connected;
 
 /// Why no listener could be opened.
@@ -18,12 +21,18 @@ pub enum ListenError {
     PortRange(String),
     #[error("could not listen on a Unix socket in {dir} ({unix}) nor on loopback TCP ({tcp})")]
     Bind { dir: PathBuf, unix: io::Error, tcp: io::Error },
+    #[error("could not listen on loopback TCP: {0}")]
+    Tcp(io::Error),
 }
 
 /// A bound listener. The Unix socket file is removed when this is dropped.
 #[derive(Debug)]
 pub enum PluginListener {
-    Unix { listener: UnixListener, path: PathBuf },
+    #[cfg(unix)]
+    Unix {
+        listener: UnixListener,
+        path: PathBuf,
+    },
     Tcp(TcpListener),
 }
 
@@ -35,17 +44,26 @@ impl PluginListener {
         max_port: Option<&str>,
     ) -> Result<Self, ListenError> {
         let (min, max) = port_range(min_port, max_port)?;
-        let unix = match bind_unix(socket_dir) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => e,
-        };
-        tracing::debug!(error = %unix, "no Unix socket; falling back to loopback TCP");
-        bind_tcp(min, max).map_err(|tcp| ListenError::Bind { dir: socket_dir.to_owned(), unix, tcp })
+        #[cfg(unix)]
+        {
+            let unix = match bind_unix(socket_dir) {
+                Ok(listener) => return Ok(listener),
+                Err(e) => e,
+            };
+            tracing::debug!(error = %unix, "no Unix socket; falling back to loopback TCP");
+            bind_tcp(min, max).map_err(|tcp| ListenError::Bind { dir: socket_dir.to_owned(), unix, tcp })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = socket_dir;
+            bind_tcp(min, max).map_err(ListenError::Tcp)
+        }
     }
 
     /// The network name as go-plugin writes it in the handshake line.
     pub fn network(&self) -> &'static str {
         match self {
+            #[cfg(unix)]
             Self::Unix { .. } => "unix",
             Self::Tcp(_) => "tcp",
         }
@@ -54,6 +72,7 @@ impl PluginListener {
     /// The address as go-plugin writes it in the handshake line.
     pub fn address(&self) -> String {
         match self {
+            #[cfg(unix)]
             Self::Unix { path, .. } => path.display().to_string(),
             Self::Tcp(l) => l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         }
@@ -62,6 +81,7 @@ impl PluginListener {
     /// Wait for the next connection.
     pub async fn accept(&self) -> io::Result<Conn> {
         match self {
+            #[cfg(unix)]
             Self::Unix { listener, .. } => Ok(Conn::new(listener.accept().await?.0)),
             Self::Tcp(listener) => {
                 let (stream, _) = listener.accept().await?;
@@ -74,6 +94,7 @@ impl PluginListener {
 
 impl Drop for PluginListener {
     fn drop(&mut self) {
+        #[cfg(unix)]
         if let Self::Unix { path, .. } = self {
             let _ = std::fs::remove_file(path);
         }
@@ -94,6 +115,7 @@ fn port_range(min: Option<&str>, max: Option<&str>) -> Result<(u16, u16), Listen
     Ok((min, max))
 }
 
+#[cfg(unix)]
 fn bind_unix(dir: &Path) -> io::Result<PluginListener> {
     let mut last = io::Error::other("no attempt");
     // A random name, as go-plugin's os.CreateTemp("plugin*"); retry on the rare collision.
@@ -130,6 +152,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 pub struct Conn(Box<dyn Io>);
 
 impl Conn {
+    /// Wrap any stream.
     pub fn new(io: impl Io) -> Self {
         Self(Box::new(io))
     }
@@ -191,6 +214,7 @@ mod tests {
         assert!(port_range(Some("x"), None).is_err());
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn unix_socket_in_given_dir_is_removed_on_drop() {
         let dir = tempfile::tempdir().unwrap();

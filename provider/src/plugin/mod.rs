@@ -10,6 +10,7 @@
 pub mod broker;
 pub mod controller;
 pub mod handshake;
+pub mod interrupt;
 pub mod listener;
 pub mod logging;
 pub mod reattach;
@@ -31,6 +32,7 @@ use tfproto::plugin::grpc_stdio_server::GrpcStdioServer;
 
 use crate::framework::Provider;
 use handshake::{HandshakeError, PluginEnv};
+use interrupt::Interrupts;
 use listener::{Conn, ListenError, PluginListener};
 use tls::{AutoMtls, TlsSetupError};
 
@@ -49,6 +51,8 @@ pub enum PluginError {
     Tls(#[from] TlsSetupError),
     #[error(transparent)]
     Listen(#[from] ListenError),
+    #[error("installing the interrupt handler: {0}")]
+    Signals(#[source] std::io::Error),
     #[error("writing the handshake line to stdout: {0}")]
     Stdout(#[source] std::io::Error),
     #[error("gRPC server failed: {0}")]
@@ -70,7 +74,7 @@ pub async fn serve<P: Provider>(provider: P) -> Result<(), PluginError> {
     );
     tracing::debug!(network = listener.network(), address = %listener.address(), mtls = tls.is_some(), "plugin listening");
     let shutdown = CancellationToken::new();
-    ignore_interrupts();
+    ignore_interrupts()?;
     let acceptor = tls.map(|t| t.acceptor);
     run(provider, listener, acceptor, shutdown, move || print_stdout(&line)).await
 }
@@ -87,9 +91,10 @@ pub async fn serve_debug<P: Provider>(provider: P) -> Result<(), PluginError> {
         std::process::id(),
     );
     let shutdown = CancellationToken::new();
+    let mut interrupts = Interrupts::install().map_err(PluginError::Signals)?;
     let on_interrupt = shutdown.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupts.next().await.is_some() {
             on_interrupt.cancel();
         }
     });
@@ -103,12 +108,14 @@ fn print_stdout(text: &str) -> Result<(), PluginError> {
 
 /// Terraform forwards Ctrl-C to the whole process group and then stops providers through
 /// the protocol (`StopProvider`, `Shutdown`); dying on SIGINT would cut that short.
-fn ignore_interrupts() {
-    tokio::spawn(async {
-        while tokio::signal::ctrl_c().await.is_ok() {
+fn ignore_interrupts() -> Result<(), PluginError> {
+    let mut interrupts = Interrupts::install().map_err(PluginError::Signals)?;
+    tokio::spawn(async move {
+        while interrupts.next().await.is_some() {
             tracing::debug!("ignoring interrupt; Terraform stops the provider through the protocol");
         }
     });
+    Ok(())
 }
 
 /// Serve the go-plugin services and the provider on `listener` until `shutdown`;

@@ -18,6 +18,7 @@ pub struct Stdio {
 }
 
 impl Stdio {
+    /// The stream ends when `shutdown` is cancelled.
     pub fn new(shutdown: CancellationToken) -> Self {
         Self { shutdown }
     }

@@ -6,11 +6,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::framework::resource::{ConfigureRequest, DataSource, Function, Provider, Resource};
-use crate::framework::{Diagnostics, Schema};
+use crate::framework::{Diagnostic, Diagnostics, Schema};
+use crate::graph::GraphClient;
 
+pub mod client_config;
 pub mod corporate_identifiers;
 pub mod device_join_settings;
 pub mod device_preparation_policy;
+pub mod directory;
+pub mod errors;
 pub mod functions;
 pub mod groups;
 pub mod provider_config;
@@ -18,7 +22,10 @@ pub mod provider_config;
 /// What `configure` produces and every resource and data source receives.
 #[derive(Debug)]
 pub struct ProviderData {
-    pub config: provider_config::ProviderSettings,
+    pub settings: provider_config::ProviderSettings,
+    /// One client per provider instance: one connection pool, one token cache, one
+    /// Intune write budget for every resource of this tenant.
+    pub graph: GraphClient,
 }
 
 /// The `autopilot` provider.
@@ -43,17 +50,21 @@ impl Provider for AutopilotProvider {
     }
 
     async fn configure(&self, req: ConfigureRequest<'_>) -> Result<ProviderData, Diagnostics> {
-        let config =
+        let settings =
             provider_config::ProviderSettings::from_config(req.config, &provider_config::Env::process())?;
-        Ok(ProviderData { config })
+        // Cheap: no token request and no connection until the first Graph call.
+        let graph = GraphClient::new(settings.graph.clone()).map_err(|e| {
+            Diagnostics::from(Diagnostic::error("Configuring the Microsoft Graph client", e.to_string()))
+        })?;
+        Ok(ProviderData { settings, graph })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        Vec::new()
+        vec![Arc::new(device_join_settings::DeviceJoinSettings)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
-        Vec::new()
+        vec![Arc::new(client_config::ClientConfig)]
     }
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {

@@ -14,6 +14,7 @@ pub struct StopSignal {
 }
 
 impl StopSignal {
+    /// A signal whose first token is not cancelled.
     pub fn new() -> Self {
         Self::default()
     }

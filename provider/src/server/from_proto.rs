@@ -3,7 +3,7 @@
 
 use tfproto::tfplugin6 as pb;
 
-use crate::framework::codec::{decode_json, decode_msgpack};
+use crate::framework::codec::{decode_json, decode_json_ignore_undefined, decode_msgpack};
 use crate::framework::{Diagnostic, Type, Value};
 
 /// Decode a DynamicValue of type `ty`. `what` names it for the user ("prior state").
@@ -45,27 +45,18 @@ pub fn raw_state_json(raw: Option<&pb::RawState>) -> Result<serde_json::Value, D
     })
 }
 
-/// Drop object attributes the current schema no longer has (state written by an older
-/// provider version), so the state decodes against the current type.
-pub fn prune_to_type(json: serde_json::Value, ty: &Type) -> serde_json::Value {
-    use serde_json::Value as Json;
-    match (json, ty) {
-        (Json::Object(map), Type::Object { attributes, .. }) => Json::Object(
-            map.into_iter()
-                .filter_map(|(k, v)| attributes.get(&k).map(|t| (k, prune_to_type(v, t))))
-                .collect(),
-        ),
-        (Json::Object(map), Type::Map(element)) => {
-            Json::Object(map.into_iter().map(|(k, v)| (k, prune_to_type(v, element))).collect())
-        }
-        (Json::Array(items), Type::List(element) | Type::Set(element)) => {
-            Json::Array(items.into_iter().map(|v| prune_to_type(v, element)).collect())
-        }
-        (Json::Array(items), Type::Tuple(elements)) => {
-            Json::Array(items.into_iter().zip(elements).map(|(v, t)| prune_to_type(v, t)).collect())
-        }
-        (other, _) => other,
-    }
+/// Decode state JSON returned by a resource's upgrader against the current type.
+/// Attributes the current schema no longer has (state written by an older provider
+/// version) are dropped, as terraform-plugin-go does.
+pub fn upgraded_state(json: &serde_json::Value, ty: &Type) -> Result<Value, Diagnostic> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        Diagnostic::error(
+            "Upgrading resource state",
+            format!("The upgraded state does not match the current schema: {e}."),
+        )
+    };
+    let bytes = serde_json::to_vec(json).map_err(|e| invalid(&e))?;
+    decode_json_ignore_undefined(&bytes, ty).map_err(|e| invalid(&e))
 }
 
 /// An argument of a provider function that could not be decoded.
@@ -103,32 +94,6 @@ pub fn function_arguments(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn object(pairs: &[(&str, Type)]) -> Type {
-        Type::Object {
-            attributes: pairs.iter().map(|(k, t)| ((*k).to_owned(), t.clone())).collect(),
-            optional: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn prune_removes_attributes_missing_from_schema_at_any_depth() {
-        let ty = object(&[
-            ("id", Type::String),
-            ("members", Type::Set(Box::new(object(&[("id", Type::String)])))),
-            ("labels", Type::Map(Box::new(Type::String))),
-        ]);
-        let stored = json!({
-            "id": "g1",
-            "removed": true,
-            "members": [{"id": "u1", "old": 1}],
-            "labels": {"keep": "me"},
-        });
-        assert_eq!(
-            prune_to_type(stored, &ty),
-            json!({"id": "g1", "members": [{"id": "u1"}], "labels": {"keep": "me"}})
-        );
-    }
 
     #[test]
     fn flatmap_and_missing_state_are_errors() {

@@ -9,7 +9,6 @@
 pub mod cancel;
 pub mod from_proto;
 pub mod to_proto;
-pub mod types;
 pub mod unsupported;
 
 use std::collections::BTreeMap;
@@ -51,7 +50,7 @@ struct Registered<T> {
 
 impl<T> Registered<T> {
     fn new(item: T, schema: Schema) -> Self {
-        let ty = types::block_type(&schema.block);
+        let ty = schema.value_type();
         Self { item, schema, ty }
     }
 }
@@ -109,11 +108,19 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     fn resource(&self, type_name: &str) -> Result<&ResourceEntry<P::Data>, Diagnostic> {
-        self.resources.get(type_name).ok_or_else(|| unsupported::unknown_type("resource", type_name))
+        self.resources.get(type_name).ok_or_else(|| self.unknown_type("resource", type_name))
     }
 
     fn data_source(&self, type_name: &str) -> Result<&DataSourceEntry<P::Data>, Diagnostic> {
-        self.data_sources.get(type_name).ok_or_else(|| unsupported::unknown_type("data source", type_name))
+        self.data_sources.get(type_name).ok_or_else(|| self.unknown_type("data source", type_name))
+    }
+
+    fn unknown_type(&self, kind: &str, type_name: &str) -> Diagnostic {
+        unsupported::unknown_type(self.provider.item.type_name(), kind, type_name)
+    }
+
+    fn not_supported(&self, feature: &str) -> Diagnostic {
+        unsupported::not_supported(self.provider.item.type_name(), feature)
     }
 
     /// Provider data for planning: absent until configured, or when the configuration is unknown.
@@ -130,9 +137,12 @@ impl<P: Provider> ProviderServer<P> {
             Configuration::Configured(data) => Ok(Arc::clone(data)),
             Configuration::Unknown => Err(Diagnostic::error(
                 "Provider configuration is unknown",
-                "The provider \"autopilot\" block uses values that are known only after apply (for example \
-                 attributes of resources not yet created), so the provider cannot reach Microsoft Graph yet. \
-                 Use values known at plan time, or apply the resources they depend on first (-target).",
+                format!(
+                    "The provider {:?} block uses values that are known only after apply (for example \
+                     attributes of resources not yet created), so the provider cannot reach its API yet. \
+                     Use values known at plan time, or apply the resources they depend on first (-target).",
+                    self.provider.item.type_name()
+                ),
             )),
             Configuration::NotConfigured => Err(Diagnostic::error(
                 "Provider not configured",
@@ -150,7 +160,7 @@ fn diags_of(diag: Diagnostic) -> Vec<pb::Diagnostic> {
     vec![to_proto::diagnostic(&diag)]
 }
 
-/// Encode `value` into `slot`, or record why it could not be.
+/// Encode `value` for the response, or record in `diags` why it could not be.
 fn encode_into(value: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::DynamicValue> {
     match to_proto::dynamic_value(value, ty) {
         Ok(v) => Some(v),
@@ -162,6 +172,13 @@ fn encode_into(value: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::
 }
 
 type ServerStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// Private state passes through: a resource that returns none leaves Terraform's as it was
+/// (the framework's results cannot tell "unchanged" from "cleared", and no resource needs
+/// to clear it).
+fn private_or(returned: Vec<u8>, previous: &[u8]) -> Vec<u8> {
+    if returned.is_empty() { previous.to_vec() } else { returned }
+}
 
 /// A server stream that sends `item` and ends.
 fn one_item<T: Send + 'static>(item: T) -> ServerStream<T> {
@@ -245,6 +262,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::validate_resource_config::Request>,
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ValidateResourceConfig");
         let result = self.resource(&req.type_name).and_then(|r| {
             let config = from_proto::dynamic_value(req.config.as_ref(), &r.ty, "resource configuration")?;
             let mut diags = validate_config(&r.schema, &config);
@@ -260,6 +278,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ValidateDataResourceConfig");
         let result = self.data_source(&req.type_name).and_then(|d| {
             let config = from_proto::dynamic_value(req.config.as_ref(), &d.ty, "data source configuration")?;
             let mut diags = validate_config(&d.schema, &config);
@@ -275,6 +294,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, version = req.version, "UpgradeResourceState");
         let mut diags = Diagnostics::new();
         let result = self.resource(&req.type_name).and_then(|r| {
             let stored = from_proto::raw_state_json(req.raw_state.as_ref())?;
@@ -285,17 +305,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
                     return Ok(None);
                 }
             };
-            let bytes = serde_json::to_vec(&from_proto::prune_to_type(upgraded, &r.ty)).map_err(|e| {
-                Diagnostic::error(
-                    "Upgrading resource state",
-                    format!("Could not serialise the upgraded state: {e}."),
-                )
-            })?;
-            let value = from_proto::dynamic_value(
-                Some(&pb::DynamicValue { msgpack: Vec::new(), json: bytes }),
-                &r.ty,
-                "upgraded state",
-            )?;
+            let value = from_proto::upgraded_state(&upgraded, &r.ty)?;
             Ok(encode_into(&value, &r.ty, &mut diags))
         });
         let upgraded_state = result.unwrap_or_else(|d| {
@@ -313,7 +323,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::upgrade_resource_identity::Request>,
     ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
         let req = request.into_inner();
-        let diag = unsupported::not_supported(&format!("resource identity (for {:?})", req.type_name));
+        let diag = self.not_supported(&format!("resource identity (for {:?})", req.type_name));
         Ok(Response::new(pb::upgrade_resource_identity::Response {
             upgraded_identity: None,
             diagnostics: diags_of(diag),
@@ -325,6 +335,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::configure_provider::Request>,
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(terraform_version = %req.terraform_version, "ConfigureProvider");
         let p = &self.provider;
         let config = match from_proto::dynamic_value(req.config.as_ref(), &p.ty, "provider configuration") {
             Ok(config) => config,
@@ -356,6 +367,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::read_resource::Request>,
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ReadResource");
         let r = match self.resource(&req.type_name) {
             Ok(r) => r,
             Err(d) => return Ok(Response::new(read_resource_failed(d, &req))),
@@ -368,13 +380,22 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
                 Err(d) => return Ok(Response::new(read_resource_failed(d, &req))),
             };
         let ctx = self.ctx();
-        let result = r.item.read(&ctx, &data, ReadRequest { current: &current, private: &req.private }).await;
+        // Through the framework: read deadline from `timeouts`, timeouts carried over, no
+        // unknowns let into state.
+        let result = crate::framework::apply::read_resource(
+            r.item.as_ref(),
+            &ctx,
+            &data,
+            ReadRequest { current: &current, private: &req.private },
+        )
+        .await;
         let mut diags = result.diagnostics;
+        let private = private_or(result.private, &req.private);
         let new_state = encode_into(&result.state.unwrap_or(Value::Null), &r.ty, &mut diags);
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics: to_proto::diagnostics(diags),
-            private: result.private,
+            private,
             deferred: None,
             new_identity: None,
         }))
@@ -385,6 +406,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::plan_resource_change::Request>,
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "PlanResourceChange");
         let decoded = self.resource(&req.type_name).and_then(|r| {
             let prior = from_proto::dynamic_value(req.prior_state.as_ref(), &r.ty, "prior state")?;
             let proposed =
@@ -433,6 +455,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::apply_resource_change::Request>,
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ApplyResourceChange");
         let decoded = self.resource(&req.type_name).and_then(|r| {
             let prior = from_proto::dynamic_value(req.prior_state.as_ref(), &r.ty, "prior state")?;
             let planned = from_proto::dynamic_value(req.planned_state.as_ref(), &r.ty, "planned state")?;
@@ -465,10 +488,15 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         )
         .await;
         let mut diags = result.diagnostics;
+        // A deleted object has no private state; otherwise it is kept unless replaced.
+        let private = match &result.state {
+            Some(_) => private_or(result.private, &req.planned_private),
+            None => Vec::new(),
+        };
         let new_state = encode_into(&result.state.unwrap_or(Value::Null), &r.ty, &mut diags);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
-            private: result.private,
+            private,
             diagnostics: to_proto::diagnostics(diags),
             legacy_type_system: false,
             new_identity: None,
@@ -480,7 +508,15 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let req = request.into_inner();
-        let (r, data) = match self.resource(&req.type_name).and_then(|r| Ok((r, self.data()?))) {
+        tracing::debug!(type_name = %req.type_name, "ImportResourceState");
+        let found = self.resource(&req.type_name).and_then(|r| {
+            // Import by identity (Terraform 1.12+) sends no id; no resource declares an identity.
+            if req.id.is_empty() && req.identity.is_some() {
+                return Err(self.not_supported("importing by resource identity; import by id instead"));
+            }
+            Ok((r, self.data()?))
+        });
+        let (r, data) = match found {
             Ok(found) => found,
             Err(d) => {
                 return Ok(Response::new(pb::import_resource_state::Response {
@@ -515,7 +551,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         _request: Request<pb::move_resource_state::Request>,
     ) -> Result<Response<pb::move_resource_state::Response>, Status> {
         Ok(Response::new(pb::move_resource_state::Response {
-            diagnostics: diags_of(unsupported::not_supported("moving state between resource types")),
+            diagnostics: diags_of(self.not_supported("moving state between resource types")),
             ..Default::default()
         }))
     }
@@ -525,6 +561,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ReadDataSource");
         let decoded = self.data_source(&req.type_name).and_then(|d| {
             let config = from_proto::dynamic_value(req.config.as_ref(), &d.ty, "data source configuration")?;
             Ok((d, config, self.data()?))
@@ -554,7 +591,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
     ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
         Ok(Response::new(pb::generate_resource_config::Response {
             config: None,
-            diagnostics: diags_of(unsupported::not_supported("generating resource configuration")),
+            diagnostics: diags_of(self.not_supported("generating resource configuration")),
         }))
     }
 
@@ -562,7 +599,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        let diag = unsupported::unknown_type("ephemeral resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("ephemeral resource", &request.get_ref().type_name);
         Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -570,7 +607,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        let diag = unsupported::unknown_type("ephemeral resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("ephemeral resource", &request.get_ref().type_name);
         Ok(Response::new(pb::open_ephemeral_resource::Response {
             diagnostics: diags_of(diag),
             ..Default::default()
@@ -581,7 +618,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        let diag = unsupported::unknown_type("ephemeral resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("ephemeral resource", &request.get_ref().type_name);
         Ok(Response::new(pb::renew_ephemeral_resource::Response {
             diagnostics: diags_of(diag),
             ..Default::default()
@@ -592,7 +629,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        let diag = unsupported::unknown_type("ephemeral resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("ephemeral resource", &request.get_ref().type_name);
         Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -602,7 +639,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::list_resource::Request>,
     ) -> Result<Response<Self::ListResourceStream>, Status> {
-        let diag = unsupported::unknown_type("list resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("list resource", &request.get_ref().type_name);
         Ok(Response::new(one_item(pb::list_resource::Event {
             diagnostic: diags_of(diag),
             ..Default::default()
@@ -613,7 +650,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::validate_list_resource_config::Request>,
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
-        let diag = unsupported::unknown_type("list resource", &request.get_ref().type_name);
+        let diag = self.unknown_type("list resource", &request.get_ref().type_name);
         Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -636,6 +673,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::call_function::Request>,
     ) -> Result<Response<pb::call_function::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(name = %req.name, "CallFunction");
         let failed = |text: String, argument: Option<i64>| {
             Ok(Response::new(pb::call_function::Response {
                 result: None,
@@ -643,7 +681,8 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
             }))
         };
         let Some(function) = self.functions.get(&req.name) else {
-            return failed(format!("The autopilot provider has no function named {:?}.", req.name), None);
+            let provider = self.provider.item.type_name();
+            return failed(format!("The {provider} provider has no function named {:?}.", req.name), None);
         };
         let signature = function.signature();
         let params: Vec<Type> = signature.params.iter().map(|p| p.ty.clone()).collect();
@@ -667,7 +706,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::validate_action_config::Request>,
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
-        let diag = unsupported::unknown_type("action", &request.get_ref().action_type);
+        let diag = self.unknown_type("action", &request.get_ref().action_type);
         Ok(Response::new(pb::validate_action_config::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -675,7 +714,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::plan_action::Request>,
     ) -> Result<Response<pb::plan_action::Response>, Status> {
-        let diag = unsupported::unknown_type("action", &request.get_ref().action_type);
+        let diag = self.unknown_type("action", &request.get_ref().action_type);
         Ok(Response::new(pb::plan_action::Response { diagnostics: diags_of(diag), deferred: None }))
     }
 
@@ -686,7 +725,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         request: Request<pb::invoke_action::Request>,
     ) -> Result<Response<Self::InvokeActionStream>, Status> {
         use pb::invoke_action::event::{Completed, Type as EventType};
-        let diag = unsupported::unknown_type("action", &request.get_ref().action_type);
+        let diag = self.unknown_type("action", &request.get_ref().action_type);
         let completed = EventType::Completed(Completed { diagnostics: diags_of(diag) });
         Ok(Response::new(one_item(pb::invoke_action::Event { r#type: Some(completed) })))
     }
@@ -695,7 +734,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::validate_state_store_config::Request>,
     ) -> Result<Response<pb::validate_state_store_config::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::validate_state_store_config::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -703,7 +742,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::configure_state_store::Request>,
     ) -> Result<Response<pb::configure_state_store::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::configure_state_store::Response {
             diagnostics: diags_of(diag),
             capabilities: None,
@@ -716,7 +755,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::read_state_bytes::Request>,
     ) -> Result<Response<Self::ReadStateBytesStream>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(one_item(pb::read_state_bytes::ResponseChunk {
             diagnostics: diags_of(diag),
             ..Default::default()
@@ -727,7 +766,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         _request: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> Result<Response<pb::write_state_bytes::Response>, Status> {
-        let diag = unsupported::not_supported("state stores");
+        let diag = self.not_supported("state stores");
         Ok(Response::new(pb::write_state_bytes::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -735,7 +774,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::lock_state::Request>,
     ) -> Result<Response<pb::lock_state::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::lock_state::Response { lock_id: String::new(), diagnostics: diags_of(diag) }))
     }
 
@@ -743,7 +782,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::unlock_state::Request>,
     ) -> Result<Response<pb::unlock_state::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::unlock_state::Response { diagnostics: diags_of(diag) }))
     }
 
@@ -751,7 +790,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::get_states::Request>,
     ) -> Result<Response<pb::get_states::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::get_states::Response { state_ids: Vec::new(), diagnostics: diags_of(diag) }))
     }
 
@@ -759,7 +798,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         &self,
         request: Request<pb::delete_state::Request>,
     ) -> Result<Response<pb::delete_state::Response>, Status> {
-        let diag = unsupported::unknown_type("state store", &request.get_ref().type_name);
+        let diag = self.unknown_type("state store", &request.get_ref().type_name);
         Ok(Response::new(pb::delete_state::Response { diagnostics: diags_of(diag) }))
     }
 

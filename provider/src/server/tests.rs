@@ -108,7 +108,7 @@ fn thing_schema() -> Schema {
 }
 
 fn thing_type() -> Type {
-    super::types::block_type(&thing_schema().block)
+    thing_schema().value_type()
 }
 
 fn thing(id: Option<&str>, name: &str) -> Value {
@@ -149,7 +149,7 @@ impl Resource<FakeData> for FakeThing {
                 diagnostics: Diagnostic::error("Reading thing", "cancelled").into(),
             };
         }
-        StateResult { state: Some(req.current.clone()), private: req.private.to_vec(), ..Default::default() }
+        StateResult { state: Some(req.current.clone()), ..Default::default() }
     }
 
     async fn update(&self, _ctx: &Ctx, _data: &FakeData, req: UpdateRequest<'_>) -> StateResult {
@@ -254,7 +254,7 @@ fn provider_config(tenant: Value) -> Value {
 }
 
 fn provider_type() -> Type {
-    super::types::block_type(&provider_schema().block)
+    provider_schema().value_type()
 }
 
 async fn configure(server: &ProviderServer<FakeProvider>, tenant: Value) -> Vec<pb::Diagnostic> {
@@ -465,7 +465,7 @@ async fn stop_provider_cancels_in_flight_calls_and_later_calls_still_work() {
     assert!(later.diagnostics.is_empty(), "{:?}", later.diagnostics);
     let state = decode_msgpack(&later.new_state.unwrap().msgpack, &thing_type()).unwrap();
     assert_eq!(state, thing(Some("2"), "fast"));
-    assert_eq!(later.private, b"p", "private state passes through");
+    assert_eq!(later.private, b"p", "private state passes through when the resource returns none");
 }
 
 #[tokio::test]
@@ -603,4 +603,126 @@ async fn list_resource_streams_one_error_event() {
     assert_eq!(events.len(), 1);
     let event = events.into_iter().next().unwrap().unwrap();
     only_error(&event.diagnostic);
+}
+
+#[tokio::test]
+async fn apply_of_a_destroy_plan_returns_null_state_and_no_private() {
+    let (server, _) = server();
+    configure(&server, "t1".into()).await;
+    let ty = thing_type();
+    let req = pb::apply_resource_change::Request {
+        type_name: "fake_thing".into(),
+        prior_state: dv(&thing(Some("1"), "devices"), &ty),
+        planned_state: dv(&Value::Null, &ty),
+        config: dv(&Value::Null, &ty),
+        planned_private: b"kept until deleted".to_vec(),
+        ..Default::default()
+    };
+    let resp = server.apply_resource_change(Request::new(req)).await.unwrap().into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    assert_eq!(decode_msgpack(&resp.new_state.unwrap().msgpack, &ty).unwrap(), Value::Null);
+    assert!(resp.private.is_empty());
+}
+
+/// Every feature the provider does not offer answers with an error diagnostic: never a
+/// panic, a gRPC error, or an empty success.
+#[tokio::test]
+async fn unsupported_features_answer_with_error_diagnostics() {
+    use futures::StreamExt;
+    let (s, _) = server();
+    let t = || "fake_x".to_owned();
+    let mut answers: Vec<(&str, Vec<pb::Diagnostic>)> = Vec::new();
+    let id = pb::upgrade_resource_identity::Request { type_name: t(), ..Default::default() };
+    answers.push((
+        "UpgradeResourceIdentity",
+        s.upgrade_resource_identity(Request::new(id)).await.unwrap().into_inner().diagnostics,
+    ));
+    let mv = pb::move_resource_state::Request { target_type_name: t(), ..Default::default() };
+    answers.push((
+        "MoveResourceState",
+        s.move_resource_state(Request::new(mv)).await.unwrap().into_inner().diagnostics,
+    ));
+    let gen_cfg = pb::generate_resource_config::Request { type_name: t(), state: None };
+    answers.push((
+        "GenerateResourceConfig",
+        s.generate_resource_config(Request::new(gen_cfg)).await.unwrap().into_inner().diagnostics,
+    ));
+    let ve = pb::validate_ephemeral_resource_config::Request { type_name: t(), config: None };
+    answers.push((
+        "ValidateEphemeralResourceConfig",
+        s.validate_ephemeral_resource_config(Request::new(ve)).await.unwrap().into_inner().diagnostics,
+    ));
+    let re = pb::renew_ephemeral_resource::Request { type_name: t(), private: None };
+    answers.push((
+        "RenewEphemeralResource",
+        s.renew_ephemeral_resource(Request::new(re)).await.unwrap().into_inner().diagnostics,
+    ));
+    let ce = pb::close_ephemeral_resource::Request { type_name: t(), private: None };
+    answers.push((
+        "CloseEphemeralResource",
+        s.close_ephemeral_resource(Request::new(ce)).await.unwrap().into_inner().diagnostics,
+    ));
+    let vl = pb::validate_list_resource_config::Request { type_name: t(), ..Default::default() };
+    answers.push((
+        "ValidateListResourceConfig",
+        s.validate_list_resource_config(Request::new(vl)).await.unwrap().into_inner().diagnostics,
+    ));
+    let va = pb::validate_action_config::Request { action_type: t(), config: None };
+    answers.push((
+        "ValidateActionConfig",
+        s.validate_action_config(Request::new(va)).await.unwrap().into_inner().diagnostics,
+    ));
+    let pa = pb::plan_action::Request { action_type: t(), ..Default::default() };
+    answers.push(("PlanAction", s.plan_action(Request::new(pa)).await.unwrap().into_inner().diagnostics));
+    let ia = pb::invoke_action::Request { action_type: t(), ..Default::default() };
+    let events: Vec<_> = s.invoke_action(Request::new(ia)).await.unwrap().into_inner().collect().await;
+    let completed = match events.into_iter().next().unwrap().unwrap().r#type {
+        Some(pb::invoke_action::event::Type::Completed(c)) => c.diagnostics,
+        other => panic!("InvokeAction must complete with diagnostics, got {other:?}"),
+    };
+    answers.push(("InvokeAction", completed));
+    let vs = pb::validate_state_store_config::Request { type_name: t(), config: None };
+    answers.push((
+        "ValidateStateStoreConfig",
+        s.validate_state_store_config(Request::new(vs)).await.unwrap().into_inner().diagnostics,
+    ));
+    let cs = pb::configure_state_store::Request { type_name: t(), ..Default::default() };
+    answers.push((
+        "ConfigureStateStore",
+        s.configure_state_store(Request::new(cs)).await.unwrap().into_inner().diagnostics,
+    ));
+    let rs = pb::read_state_bytes::Request { type_name: t(), state_id: "default".into() };
+    let chunks: Vec<_> = s.read_state_bytes(Request::new(rs)).await.unwrap().into_inner().collect().await;
+    answers.push(("ReadStateBytes", chunks.into_iter().next().unwrap().unwrap().diagnostics));
+    let ls = pb::lock_state::Request { type_name: t(), ..Default::default() };
+    answers.push(("LockState", s.lock_state(Request::new(ls)).await.unwrap().into_inner().diagnostics));
+    let us = pb::unlock_state::Request { type_name: t(), ..Default::default() };
+    answers.push(("UnlockState", s.unlock_state(Request::new(us)).await.unwrap().into_inner().diagnostics));
+    let gs = pb::get_states::Request { type_name: t() };
+    answers.push(("GetStates", s.get_states(Request::new(gs)).await.unwrap().into_inner().diagnostics));
+    let ds = pb::delete_state::Request { type_name: t(), state_id: "default".into() };
+    answers.push(("DeleteState", s.delete_state(Request::new(ds)).await.unwrap().into_inner().diagnostics));
+    let import_by_identity = pb::import_resource_state::Request {
+        type_name: "fake_thing".into(),
+        id: String::new(),
+        identity: Some(pb::ResourceIdentityData { identity_data: None }),
+        client_capabilities: None,
+    };
+    answers.push((
+        "ImportResourceState by identity",
+        s.import_resource_state(Request::new(import_by_identity)).await.unwrap().into_inner().diagnostics,
+    ));
+
+    for (rpc, diags) in answers {
+        assert_eq!(diags.len(), 1, "{rpc}: {diags:?}");
+        assert_eq!(diags[0].severity(), pb::diagnostic::Severity::Error, "{rpc}");
+        assert!(!diags[0].detail.is_empty(), "{rpc}");
+    }
+
+    let identities = s
+        .get_resource_identity_schemas(Request::new(pb::get_resource_identity_schemas::Request {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(identities.identity_schemas.is_empty() && identities.diagnostics.is_empty());
 }

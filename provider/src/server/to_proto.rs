@@ -20,10 +20,12 @@ pub fn server_capabilities() -> pb::ServerCapabilities {
     }
 }
 
+/// Framework diagnostics as protocol diagnostics, in order.
 pub fn diagnostics(diags: Diagnostics) -> Vec<pb::Diagnostic> {
     diags.iter().map(diagnostic).collect()
 }
 
+/// One diagnostic; a root path is sent as no path (the whole resource).
 pub fn diagnostic(diag: &Diagnostic) -> pb::Diagnostic {
     let severity = match diag.severity {
         Severity::Error => pb::diagnostic::Severity::Error,
@@ -73,6 +75,7 @@ fn type_bytes(ty: &Type) -> Vec<u8> {
     serde_json::to_vec(&type_to_json(ty)).unwrap_or_default()
 }
 
+/// A schema with every description marked as Markdown.
 pub fn schema(schema: &Schema) -> pb::Schema {
     pb::Schema { version: schema.version, block: Some(block(&schema.block)) }
 }
@@ -143,6 +146,7 @@ fn nested_block(nested: &NestedBlock) -> pb::schema::NestedBlock {
     }
 }
 
+/// A provider function's signature; types are sent as cty type JSON.
 pub fn function(signature: &FunctionSignature) -> pb::Function {
     pb::Function {
         parameters: signature.params.iter().map(parameter).collect(),

@@ -6,17 +6,14 @@
 use crate::framework::Diagnostic;
 
 /// The provider offers no `kind` named `type_name`.
-pub fn unknown_type(kind: &str, type_name: &str) -> Diagnostic {
+pub fn unknown_type(provider: &str, kind: &str, type_name: &str) -> Diagnostic {
     Diagnostic::error(
         format!("Unknown {kind} type"),
-        format!("The autopilot provider has no {kind} type named {type_name:?}."),
+        format!("The {provider} provider has no {kind} type named {type_name:?}."),
     )
 }
 
 /// A protocol feature the provider does not implement at all.
-pub fn not_supported(feature: &str) -> Diagnostic {
-    Diagnostic::error(
-        format!("{feature} not supported"),
-        format!("The autopilot provider does not support {feature}."),
-    )
+pub fn not_supported(provider: &str, feature: &str) -> Diagnostic {
+    Diagnostic::error("Not supported", format!("The {provider} provider does not support {feature}."))
 }

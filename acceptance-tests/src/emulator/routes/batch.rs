@@ -1,6 +1,7 @@
 //! JSON `$batch` (`POST /{version}/$batch`): at most 20 requests with relative URLs, each
-//! dispatched through the same Graph router (auth, permissions, faults, logging), `dependsOn`
-//! sequencing with 424 for failed dependencies, responses in a seeded shuffled order.
+//! dispatched through the same Graph router (auth, permissions, faults, logging), executed in
+//! a seeded random order that respects `dependsOn` (424 for failed dependencies), responses in
+//! a seeded shuffled order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +15,7 @@ use tower::ServiceExt;
 
 use super::{GraphRequest, GraphRoutes, graph_router, ok};
 use crate::emulator::errors::{GraphError, GraphResult};
-use crate::emulator::pipeline::{BatchContext, DropConnection, LogIndex};
+use crate::emulator::pipeline::{BatchContext, DropConnection, LogIndex, OriginalPath};
 
 /// Graph's limit of requests per batch.
 pub const MAX_REQUESTS: usize = 20;
@@ -139,14 +140,27 @@ async fn batch(req: GraphRequest, request: Request) -> GraphResult<Response> {
     let mut statuses: BTreeMap<String, u16> = BTreeMap::new();
     let mut responses = Vec::with_capacity(requests.len());
     let mut drop_connection = false;
-    for inner in requests {
+    // Graph runs requests without `dependsOn` in no particular order (often in parallel), so
+    // execute them in a seeded random order that only respects the declared dependencies:
+    // a client that forgets `dependsOn` sees failures here rather than in production.
+    let mut pending: Vec<Inner> = requests;
+    while !pending.is_empty() {
+        let ready: Vec<usize> = (0..pending.len())
+            .filter(|&i| pending[i].depends_on.iter().all(|d| statuses.contains_key(d)))
+            .collect();
+        let pick = req.state.faults().pick(ready.len());
+        let inner = pending.remove(ready.get(pick).copied().unwrap_or(0));
         if let Some(failed) = inner.depends_on.iter().find(|d| statuses.get(*d).is_none_or(|s| *s >= 400)) {
             statuses.insert(inner.id.clone(), 424);
             responses.push(json!({
                 "id": inner.id,
                 "status": 424,
                 "headers": {"Content-Type": "application/json"},
-                "body": {"error": {"code": "FailedDependency", "message": format!("The request depends on request '{failed}', which failed.")}}
+                "body": {"error": {
+                    "code": "FailedDependency",
+                    "message": format!("The request depends on request '{failed}', which failed."),
+                    "innerError": {"date": crate::emulator::now_rfc3339(), "request-id": uuid::Uuid::new_v4().to_string()}
+                }}
             }));
             continue;
         }
@@ -172,6 +186,7 @@ async fn batch(req: GraphRequest, request: Request) -> GraphResult<Response> {
                 GraphError::odata_bad_request(format!("Invalid request url '{}': {e}", inner.url))
             })?;
         inner_request.extensions_mut().insert(BatchContext { envelope_log_index });
+        inner_request.extensions_mut().insert(OriginalPath(path.clone()));
         let response = router.clone().oneshot(inner_request).await.unwrap_or_else(|never| match never {});
         if response.extensions().get::<DropConnection>().is_some() {
             drop_connection = true;

@@ -22,6 +22,8 @@ pub const SERVICE_PRINCIPALS: &str = "servicePrincipals";
 /// Applications that may be instantiated as service principals in this tenant (first-party
 /// and registered apps): objects `{id, appId, displayName}`.
 pub const KNOWN_APPLICATIONS: &str = "knownApplications";
+/// Soft-deleted directory objects (groups) until purged or restored.
+pub const DELETED_ITEMS: &str = "deletedItems";
 
 /// Directory collections that hold directory objects, searched for `directoryObjects/{id}`.
 pub const DIRECTORY_OBJECTS: &[&str] = &[USERS, GROUPS, SERVICE_PRINCIPALS];
@@ -41,6 +43,9 @@ pub fn routes(r: GraphRoutes) -> GraphRoutes {
         .both("/users/{key}", get(get_user))
         .both("/directoryObjects/getByIds", post(get_by_ids))
         .both("/directoryObjects/{id}", get(get_directory_object))
+        .both("/directory/deletedItems/microsoft.graph.group", get(list_deleted_groups))
+        .both("/directory/deletedItems/{id}", get(get_deleted_item).delete(purge_deleted_item))
+        .both("/directory/deletedItems/{id}/restore", post(restore_deleted_item))
 }
 
 // ====================================================================================
@@ -432,6 +437,19 @@ fn check_group_rules(group: &Map<String, Value>) -> GraphResult<()> {
             "membershipRule can only be set on groups with 'DynamicMembership' in groupTypes.",
         ));
     }
+    let enum_checks: [(&str, &[&str]); 2] = [
+        ("membershipRuleProcessingState", &["On", "Paused"]),
+        ("visibility", &["Public", "Private", "HiddenMembership"]),
+    ];
+    for (key, allowed) in enum_checks {
+        if let Some(v) = group.get(key).and_then(Value::as_str)
+            && !allowed.contains(&v)
+        {
+            return Err(GraphError::bad_request(format!(
+                "Invalid value '{v}' specified for property '{key}' of resource 'Group'."
+            )));
+        }
+    }
     if group.get("isAssignableToRole").and_then(Value::as_bool) == Some(true)
         && (!security_enabled || dynamic)
     {
@@ -503,6 +521,10 @@ async fn create_group(req: GraphRequest, body: Bytes) -> GraphResult<Response> {
     GROUP_SPEC.check(&body, Mode::Create)?;
     let data = new_group(&body);
     check_group_rules(&data)?;
+    if data.get("isAssignableToRole").and_then(Value::as_bool) == Some(true) {
+        // Role-assignable groups additionally need the role-management permission.
+        req.caller.require_directory(perm::ROLE_MANAGEMENT_WRITE)?;
+    }
     let resolved = binds(&req, &body)?;
     check_bind_permissions(&req, &resolved)?;
     let mut record = Record::new(data);
@@ -598,13 +620,68 @@ fn is_dynamic(group: &Record) -> bool {
         .is_some_and(|t| t.iter().any(|v| v == "DynamicMembership"))
 }
 
+/// Deleting a group moves it to deleted items (restorable for 30 days per the current docs;
+/// graph-reference notes older docs disagree for security groups). Purge with
+/// `DELETE /directory/deletedItems/{id}`.
 async fn delete_group(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
     req.caller.require_directory(perm::GROUP_WRITE)?;
     let group = visible_group(&req, &id)?;
-    if !req.state.store().remove(GROUPS, group.id()) {
+    let mut store = req.state.store();
+    let Some(mut latest) = store.get_latest(GROUPS, group.id()) else {
         return Err(GraphError::not_found(&id));
-    }
+    };
+    store.remove(GROUPS, group.id());
+    latest.data.insert("deletedDateTime".into(), Value::String(timestamp()));
+    store.insert(DELETED_ITEMS, latest);
     Ok(no_content())
+}
+
+fn deleted_item(req: &GraphRequest, id: &str) -> GraphResult<Record> {
+    let id = guid(id)?;
+    req.state.store().get(DELETED_ITEMS, &id).ok_or_else(|| GraphError::not_found(&id))
+}
+
+async fn get_deleted_item(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
+    req.caller.require_directory(perm::GROUP_READ)?;
+    req.query.check_select("group", GROUP_SELECTABLE)?;
+    let item = deleted_item(&req, &id)?;
+    Ok(ok(req.entity(&typed(GROUPS, &item), "directory/deletedItems/$entity")))
+}
+
+async fn list_deleted_groups(req: GraphRequest) -> GraphResult<Response> {
+    req.caller.require_directory(perm::GROUP_READ)?;
+    req.query.check_select("group", GROUP_SELECTABLE)?;
+    req.query.reject_expand()?;
+    req.query.reject_orderby()?;
+    check_directory_filter(
+        &req.query,
+        "Group",
+        &["id", "displayName", "mailNickname"],
+        req.consistency_eventual(),
+    )?;
+    let items = req.state.store().list(DELETED_ITEMS).iter().map(|r| typed(GROUPS, r)).collect();
+    req.collection(items, "directory/deletedItems/microsoft.graph.group", 999)
+}
+
+async fn purge_deleted_item(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
+    req.caller.require_directory(perm::GROUP_WRITE)?;
+    let item = deleted_item(&req, &id)?;
+    req.state.store().remove(DELETED_ITEMS, item.id());
+    Ok(no_content())
+}
+
+async fn restore_deleted_item(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
+    req.caller.require_directory(perm::GROUP_WRITE)?;
+    let item = deleted_item(&req, &id)?;
+    let mut store = req.state.store();
+    let Some(mut latest) = store.get_latest(DELETED_ITEMS, item.id()) else {
+        return Err(GraphError::not_found(&id));
+    };
+    store.remove(DELETED_ITEMS, item.id());
+    latest.data.insert("deletedDateTime".into(), Value::Null);
+    let body = req.entity(&typed(GROUPS, &latest), "directoryObjects/$entity");
+    store.insert(GROUPS, latest);
+    Ok(ok(body))
 }
 
 fn relation_name(relation: &str) -> GraphResult<&'static str> {

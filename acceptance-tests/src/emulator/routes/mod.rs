@@ -1,11 +1,37 @@
 //! Graph routes, one module per entity family, mounted under `/v1.0` and/or `/beta` by
-//! [`GraphRoutes`]. Adding a family = a module with `pub fn routes(r: GraphRoutes) -> GraphRoutes`
-//! plus one line in [`graph_router`].
+//! [`GraphRoutes`].
 //!
-//! Handlers take a [`GraphRequest`] (state, caller, version, parsed query options, headers),
-//! optionally `Path<...>` and `Bytes` for the body, and return `GraphResult<Response>`.
+//! # Adding an entity family
+//!
+//! 1. Create `routes/<family>.rs` with `pub fn routes(r: GraphRoutes) -> GraphRoutes`, registering
+//!    paths without the version prefix via [`GraphRoutes::both`], [`GraphRoutes::beta_only`] or
+//!    [`GraphRoutes::v1_only`] (a path missing under a version answers Graph's 400 "Resource not
+//!    found for the segment ..."; a wrong method answers 405).
+//! 2. Add `pub mod <family>;` here and one line in `all_routes`.
+//! 3. Name its store collections as constants; add relationship keys to
+//!    `fixtures::link_keys`, always-shown collections to `fixtures::ALWAYS_LISTED`, fixtures to
+//!    `fixtures::builtin`, and top-level segments to `KNOWN_ROOTS` if new.
+//!
+//! Handlers take a [`GraphRequest`] (state, caller, version, parsed [`QueryOptions`], headers),
+//! optionally `Path<...>` and `Bytes` for the body, and return `GraphResult<Response>`. The
+//! pipeline has already checked the token, applied faults and logged the request. Inside a
+//! handler:
+//! * permissions: `req.require(perm::X)?` (403 styled per family: directory or Intune);
+//! * body: `let body = req.json_body(&bytes)?; SPEC.check(&body, Mode::Create)?;` with a
+//!   `validate::EntitySpec` table, plus `validate::check_odata_type`, `validate::guid`;
+//! * reads: `req.find(collection, kind, id)?` / `req.list(collection)` (consistency lag
+//!   applies), 404s via `req.not_found(kind, id)`;
+//! * writes: `req.state.store().insert/replace/remove(...)` (no `.await` while holding it);
+//! * responses: `req.entity(&map, "<set>/$entity")`, `req.collection(items, "<set>", max_top)`
+//!   (filter, paging, `$select`, `$count`), `ok`, `created`, `no_content`;
+//! * query checks: `req.query.check_select(type, names)`, `reject_expand`, `reject_orderby`,
+//!   `odata::check_filter(&req.query, resource, filterable)`.
+//!
+//! Plain collections can use the generic handlers in [`crud`] with one `static Collection`.
 
 pub mod batch;
+pub mod crud;
+pub mod device_registration;
 pub mod directory;
 
 use axum::Json;
@@ -24,6 +50,7 @@ use super::faults::Family;
 use super::odata::QueryOptions;
 use super::pipeline::graph_pipeline;
 use super::state::AppState;
+use super::store::Record;
 
 /// Graph API version of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +92,13 @@ impl GraphRoutes {
         self
     }
 
+    /// A path registered under `/v1.0` only (pair it with [`GraphRoutes::beta_only`] when the
+    /// two versions allow different methods on the same path).
+    pub fn v1_only(mut self, path: &str, route: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(&format!("/v1.0{path}"), route);
+        self
+    }
+
     /// A path that exists only in beta; under v1.0 the fallback answers 400 "Resource not
     /// found for the segment ..." as Graph does.
     pub fn beta_only(mut self, path: &str, route: MethodRouter<AppState>) -> Self {
@@ -75,11 +109,21 @@ impl GraphRoutes {
 
 /// All Graph routes with the request pipeline (auth, faults, logging) applied.
 pub fn graph_router(state: AppState) -> Router {
-    let mut routes = GraphRoutes::default();
+    graph_router_with(state, all_routes)
+}
+
+/// Every entity family: one line each.
+fn all_routes(mut routes: GraphRoutes) -> GraphRoutes {
     routes = directory::routes(routes);
     routes = batch::routes(routes);
-    // Later families: one line each, e.g. `routes = apps::routes(routes);`
+    routes = device_registration::routes(routes);
+    // Later families, e.g.: routes = apps::routes(routes);
     routes
+}
+
+/// The Graph router built from a custom route table (tests of a single family).
+pub fn graph_router_with(state: AppState, table: fn(GraphRoutes) -> GraphRoutes) -> Router {
+    table(GraphRoutes::default())
         .router
         .fallback(unknown_segment)
         .method_not_allowed_fallback(method_not_allowed)
@@ -96,6 +140,7 @@ const KNOWN_ROOTS: &[&str] = &[
     "deviceManagement",
     "deviceAppManagement",
     "policies",
+    "directory",
 ];
 
 async fn unknown_segment(req: Request) -> GraphError {
@@ -153,6 +198,29 @@ impl GraphRequest {
     /// Service family of this request (error style, page size).
     pub fn family(&self) -> Family {
         Family::of_path(&self.path)
+    }
+
+    /// 403 in the style of this request's family unless the caller holds one of `any_of`.
+    pub fn require(&self, any_of: &[&str]) -> GraphResult<()> {
+        self.caller.require(self.family(), any_of)
+    }
+
+    /// 404 in the style of this request's family (`kind` names the entity for Intune).
+    pub fn not_found(&self, kind: &str, id: &str) -> GraphError {
+        match self.family() {
+            Family::Directory => GraphError::not_found(id),
+            Family::Intune => GraphError::intune_not_found(kind, id),
+        }
+    }
+
+    /// The object as readers currently see it (consistency lag applies), or a family-style 404.
+    pub fn find(&self, collection: &str, kind: &str, id: &str) -> GraphResult<Record> {
+        self.state.store().get(collection, id).ok_or_else(|| self.not_found(kind, id))
+    }
+
+    /// Visible objects of a collection (consistency lag applies), as JSON maps.
+    pub fn list(&self, collection: &str) -> Vec<Map<String, Value>> {
+        self.state.store().list(collection).into_iter().map(|r| r.data).collect()
     }
 
     /// `https://host:port/{version}`.
@@ -215,6 +283,11 @@ pub fn created(body: Value) -> Response {
 /// 204 without body.
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// A new object id (GUID).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// Current UTC time as Graph writes `createdDateTime` (`2021-09-21T07:09:14Z`).

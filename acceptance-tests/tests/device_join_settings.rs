@@ -1,0 +1,196 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: a panic is a failed test
+//! `autopilot_device_join_settings` with the real terraform CLI against the Graph emulator:
+//! apply → empty plan → portal change detected → fixed → import → destroy (restore / keep),
+//! a configuration that manages only `allowed_to_join` never touches the quota, and invalid
+//! input fails at plan with nothing sent to Graph.
+
+use acceptance_tests::harness::{Emulator, PROVIDER_HEADER, Workspace};
+use serde_json::{Value, json};
+
+const USER: &str = "b2000000-0000-4000-8000-000000000002";
+const POLICY: &str = "/_emulator/objects/deviceRegistrationPolicy/deviceRegistrationPolicy";
+
+async fn emulator(flags: &[&str]) -> Emulator {
+    Emulator::start(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), flags).await.expect("emulator starts")
+}
+
+async fn policy(emu: &Emulator) -> Value {
+    emu.objects("deviceRegistrationPolicy").await.expect("objects").into_iter().next().expect("policy exists")
+}
+
+/// Graph requests other than token requests (what the provider sent to Graph itself).
+async fn graph_requests(emu: &Emulator) -> Vec<Value> {
+    emu.requests()
+        .await
+        .expect("request log")
+        .into_iter()
+        .filter(|r| !r["path"].as_str().unwrap_or_default().contains("/oauth2/"))
+        .collect()
+}
+
+fn config(body: &str) -> String {
+    format!("{PROVIDER_HEADER}\nresource \"autopilot_device_join_settings\" \"this\" {{\n{body}\n}}\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lifecycle_with_drift_import_and_restore() {
+    let emu = emulator(&[]).await;
+    let ws = Workspace::new(&emu).expect("workspace");
+    let group = "c1000000-0000-4000-8000-0000000000aa";
+    emu.control_send(
+        reqwest::Method::POST,
+        "/_emulator/objects/groups",
+        Some(
+            json!({"id": group, "displayName": "DPP users", "mailNickname": "dpp-users", "mailEnabled": false,
+                    "securityEnabled": true, "groupTypes": []}),
+        ),
+    )
+    .await
+    .expect("seed group");
+
+    ws.write(
+        "main.tf",
+        &config(&format!(
+            "  allowed_to_join = \"selected\"\n  allowed_users = [\"{USER}\"]\n  allowed_groups = [\"{group}\"]\n  on_destroy = \"restore\""
+        )),
+    )
+    .expect("write");
+    ws.apply().await.expect("apply");
+
+    let p = policy(&emu).await;
+    let allowed = &p["azureADJoin"]["allowedToJoin"];
+    assert_eq!(allowed["@odata.type"], "#microsoft.graph.enumeratedDeviceRegistrationMembership");
+    assert_eq!(allowed["users"], json!([USER]));
+    assert_eq!(allowed["groups"], json!([group]));
+    assert_eq!(p["userDeviceQuota"], 50, "the quota must be echoed, never reset");
+
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(empty, "second plan not empty:\n{}", out.stdout);
+
+    // A portal-style change: somebody sets "All" again.
+    let mut changed = p.clone();
+    changed["azureADJoin"]["allowedToJoin"] =
+        json!({"@odata.type": "#microsoft.graph.allDeviceRegistrationMembership"});
+    emu.control_send(reqwest::Method::PATCH, POLICY, Some(changed)).await.expect("portal change");
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(!empty, "drift was not detected");
+    assert!(
+        out.stdout.contains("allowed_to_join"),
+        "plan does not name the drifted attribute:\n{}",
+        out.stdout
+    );
+    ws.apply().await.expect("apply fixes drift");
+    assert_eq!(
+        policy(&emu).await["azureADJoin"]["allowedToJoin"]["@odata.type"],
+        "#microsoft.graph.enumeratedDeviceRegistrationMembership"
+    );
+
+    // Import into a fresh state gives an empty plan.
+    let fresh = Workspace::new(&emu).expect("workspace");
+    fresh
+        .write(
+            "main.tf",
+            &format!(
+                "{}\nimport {{\n  to = autopilot_device_join_settings.this\n  id = \"deviceRegistrationPolicy\"\n}}\n",
+                config(&format!(
+                    "  allowed_to_join = \"selected\"\n  allowed_users = [\"{USER}\"]\n  allowed_groups = [\"{group}\"]"
+                ))
+            ),
+        )
+        .expect("write");
+    fresh.apply().await.expect("import apply");
+    let (empty, out) = fresh.plan_is_empty().await.expect("plan after import");
+    assert!(empty, "plan after import not empty:\n{}", out.stdout);
+    // The imported copy must not restore anything when it leaves state.
+    fresh.must(&["state", "rm", "autopilot_device_join_settings.this"]).await.expect("state rm");
+
+    // Destroy with restore puts back what the resource found: "all".
+    ws.destroy().await.expect("destroy");
+    let p = policy(&emu).await;
+    assert_eq!(
+        p["azureADJoin"]["allowedToJoin"]["@odata.type"],
+        "#microsoft.graph.allDeviceRegistrationMembership"
+    );
+    assert_eq!(p["userDeviceQuota"], 50);
+    emu.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn managing_only_allowed_to_join_keeps_everything_else_and_keep_on_destroy() {
+    let emu = emulator(&[]).await;
+    // A tenant whose quota and MFA differ from the fixture, in the older payload shape.
+    let legacy = json!({
+        "id": "deviceRegistrationPolicy", "displayName": "Device Registration Policy", "description": "",
+        "userDeviceQuota": 7, "multiFactorAuthConfiguration": "1",
+        "azureADRegistration": {"appliesTo": "1", "isAdminConfigurable": false, "allowedUsers": [], "allowedGroups": []},
+        "azureADJoin": {"appliesTo": "1", "isAdminConfigurable": true, "allowedUsers": [], "allowedGroups": []},
+        "localAdminPassword": {"isEnabled": true}
+    });
+    emu.control_send(reqwest::Method::PATCH, POLICY, Some(legacy)).await.expect("legacy shape");
+    let ws = Workspace::new(&emu).expect("workspace");
+    ws.write("main.tf", &config("  allowed_to_join = \"none\"")).expect("write");
+    ws.apply().await.expect("apply");
+
+    let p = policy(&emu).await;
+    assert_eq!(
+        p["azureADJoin"]["allowedToJoin"]["@odata.type"],
+        "#microsoft.graph.noDeviceRegistrationMembership"
+    );
+    assert_eq!(p["userDeviceQuota"], 7);
+    assert_eq!(p["multiFactorAuthConfiguration"], "required");
+    assert_eq!(p["localAdminPassword"]["isEnabled"], true);
+    let puts: Vec<Value> = graph_requests(&emu).await.into_iter().filter(|r| r["method"] == "PUT").collect();
+    assert_eq!(puts.len(), 1, "exactly one PUT expected");
+    let sent = puts[0]["body"].to_string();
+    assert!(!sent.contains("appliesTo"), "deprecated property sent: {sent}");
+
+    let state =
+        ws.resource_values("autopilot_device_join_settings.this").await.expect("state").expect("in state");
+    assert_eq!(state["user_device_quota"], 7);
+    assert_eq!(state["require_mfa_to_join"], true);
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(empty, "second plan not empty:\n{}", out.stdout);
+
+    ws.destroy().await.expect("destroy");
+    assert_eq!(
+        policy(&emu).await["azureADJoin"]["allowedToJoin"]["@odata.type"],
+        "#microsoft.graph.noDeviceRegistrationMembership",
+        "on_destroy = keep (the default) must leave the tenant as it is"
+    );
+    emu.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_input_fails_at_plan_on_the_attribute() {
+    let emu = emulator(&[]).await;
+    let ws = Workspace::new(&emu).expect("workspace");
+    let cases = [
+        ("  allowed_to_join = \"selected\"", "allowed_to_join", "Selected needs users or groups"),
+        (
+            "  allowed_to_join = \"selected\"\n  allowed_users = [\"not-a-guid\"]",
+            "allowed_users",
+            "not-a-guid",
+        ),
+        ("  allowed_to_join = \"all\"\n  user_device_quota = -1", "user_device_quota", "user_device_quota"),
+        ("  allowed_to_join = \"everyone\"", "allowed_to_join", "everyone"),
+        (
+            "  allowed_to_join = \"all\"\n  allowed_groups = [\"c1000000-0000-4000-8000-0000000000aa\"]",
+            "allowed_groups",
+            "selected",
+        ),
+    ];
+    for (body, attribute, needle) in cases {
+        ws.write("main.tf", &config(body)).expect("write");
+        let out = ws.terraform(&["plan", "-input=false"]).await.expect("plan runs");
+        let text = out.combined();
+        assert!(!out.success(), "plan of {body:?} succeeded");
+        assert!(text.contains(needle), "diagnostic for {body:?} lacks {needle:?}:\n{text}");
+        assert!(
+            text.lines().any(|l| l.contains(attribute)
+                && l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())),
+            "diagnostic for {body:?} does not point at {attribute}:\n{text}"
+        );
+    }
+    assert!(graph_requests(&emu).await.is_empty(), "invalid configurations must not reach Graph");
+    emu.stop().await;
+}
