@@ -2,12 +2,12 @@
 //! read with retries through eventual consistency, owner/member changes in `$batch`es,
 //! and the provisioning client lookup.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::graph::consistency::{retry_not_found, wait_until};
 use crate::graph::odata::path_segment;
-use crate::graph::{Api, BatchResponse, CallCx, GraphClient};
+use crate::graph::{Api, BatchResponse, CallCx, GraphClient, GraphRequest, Method};
 
 use super::escape::find_by;
 use super::identity::provisioning_client_app_id;
@@ -15,8 +15,9 @@ use super::object_id::ObjectId;
 use super::plan_members::{ChangePlan, GroupOp, LastOwnerError, split_for_create};
 use super::wire::{
     CreateGroup, DirectoryObjectPage, DirectoryObjectRef, DirectoryObjectUrls, Group, GroupPage, NewGroup,
-    NewServicePrincipal, PatchGroup, Relation, SERVICE_PRINCIPAL_SELECT, ServicePrincipal, USER_SELECT, User,
-    group_path, group_read_path, list_path, service_principal_by_app_id_path, service_principal_path,
+    NewServicePrincipal, ObjectKind, PatchGroup, Relation, SERVICE_PRINCIPAL_SELECT, ServicePrincipal,
+    USER_SELECT, User, group_path, group_read_path, list_path, service_principal_by_app_id_path,
+    service_principal_path,
 };
 
 /// How often to re-read while waiting for a write to become visible.
@@ -370,6 +371,30 @@ impl<'a> GroupsApi<'a> {
             Ok(self.contains(group, relation, object).await? == present)
         })
         .await
+    }
+
+    /// The kinds of existing directory objects among `ids` (`POST /directoryObjects/getByIds`,
+    /// 1,000 ids per request); missing objects are absent from the answer.
+    pub async fn kinds(
+        &self,
+        ids: &[ObjectId],
+    ) -> Result<BTreeMap<ObjectId, ObjectKind>, crate::graph::Error> {
+        let mut out = BTreeMap::new();
+        for chunk in ids.chunks(1000) {
+            let body = serde_json::json!({ "ids": chunk.iter().map(ObjectId::as_str).collect::<Vec<_>>() });
+            let page: DirectoryObjectPage = self
+                .client
+                .send(
+                    &self.cx,
+                    GraphRequest::new(Method::POST, Api::V1, "/directoryObjects/getByIds")
+                        .json(&body)?
+                        .idempotent(true),
+                )
+                .await?
+                .json()?;
+            out.extend(page.value.iter().filter_map(|o| Some((o.object_id()?, o.kind()))));
+        }
+        Ok(out)
     }
 
     /// Groups whose display name is exactly `name` (Graph's `eq` is case-insensitive).

@@ -15,8 +15,9 @@ use crate::framework::{Diagnostics, Value};
 use super::api::GroupsApi;
 use super::identity::{PROVISIONING_CLIENT_APP_ID, provisioning_client_app_id};
 use super::object_id::ObjectId;
-use super::resource::{GraphAccess, call_cx};
+use super::resource::GraphAccess;
 use super::wire::Group;
+use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 
 fn computed_string(name: &str, description: &str) -> Attribute {
     Attribute::string(name).computed().description(description)
@@ -28,6 +29,10 @@ fn computed_bool(name: &str, description: &str) -> Attribute {
 
 fn one_error(summary: &str, detail: impl Into<String>) -> (Option<Value>, Diagnostics) {
     (None, Diagnostic::error(summary, detail).into())
+}
+
+fn graph_error(action: &str, permission: &str, e: &crate::graph::Error) -> (Option<Value>, Diagnostics) {
+    (None, graph_diagnostic(Op { action, permission, delegated_role: None }, e).into())
 }
 
 /// The configured id at `name`, parsed.
@@ -116,7 +121,7 @@ impl<D: GraphAccess> DataSource<D> for GroupDataSource {
             return match api.read_group(&id).await {
                 Ok(Some(group)) => (Some(Self::state(&group)), Diagnostics::new()),
                 Ok(None) => one_error("Group not found", format!("No group has object id {id}.")),
-                Err(e) => one_error("Cannot read the group", e.to_string()),
+                Err(e) => graph_error("Reading the group", "Group.Read.All", &e),
             };
         }
         let Some(name) = req.config.get_str("display_name") else {
@@ -139,7 +144,7 @@ impl<D: GraphAccess> DataSource<D> for GroupDataSource {
                     ),
                 }
             }
-            Err(e) => one_error("Cannot look up the group", e.to_string()),
+            Err(e) => graph_error("Looking up the group", "Group.Read.All", &e),
         }
     }
 }
@@ -211,7 +216,7 @@ impl<D: GraphAccess> DataSource<D> for UserDataSource {
                 Diagnostics::new(),
             ),
             Ok(None) => one_error("User not found", format!("No user matches {key:?}.")),
-            Err(e) => one_error("Cannot read the user", e.to_string()),
+            Err(e) => graph_error("Reading the user", "User.Read.All", &e),
         }
     }
 }
@@ -288,7 +293,7 @@ impl<D: GraphAccess> DataSource<D> for ServicePrincipalDataSource {
                  -AppId f1346770-5b25-470b-88bd-d5744ab7952c) or set create_provisioning_client_if_missing on \
                  autopilot_device_group.",
             ),
-            Err(e) => one_error("Cannot read the service principal", e.to_string()),
+            Err(e) => graph_error("Reading the service principal", "Application.Read.All", &e),
         }
     }
 }

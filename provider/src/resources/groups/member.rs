@@ -16,8 +16,13 @@ use crate::framework::{Diagnostics, Value, plan_modifier, timeouts};
 
 use super::api::GroupsApi;
 use super::object_id::ObjectId;
-use super::resource::{GraphAccess, call_cx};
+use super::resource::GraphAccess;
 use super::wire::Relation;
+use crate::resources::errors::{Op, call_cx, graph_diagnostic};
+
+fn op(action: &str) -> Op<'_> {
+    Op { action, permission: "GroupMember.ReadWrite.All", delegated_role: Some("Groups Administrator") }
+}
 
 /// `autopilot_group_member`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -99,7 +104,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
         };
         let api = GroupsApi::new(data.graph(), call_cx(ctx));
         if let Err(e) = api.add_reference(&group, Relation::Members, &member).await {
-            result.diagnostics.error("Cannot add the group member", e.to_string());
+            result.diagnostics.push(graph_diagnostic(op("Adding the group member"), &e));
             return result;
         }
         let done = state(&group_raw, &member_raw, req.planned.attr(timeouts::ATTRIBUTE));
@@ -131,7 +136,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
             Ok(false) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => {
-                result.diagnostics.error("Cannot read the group member", e.to_string());
+                result.diagnostics.push(graph_diagnostic(op("Reading the group member"), &e));
                 result.state = Some(req.current.clone());
             }
         }
@@ -155,7 +160,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
         let api = GroupsApi::new(data.graph(), call_cx(ctx));
         match api.remove_reference(&group, Relation::Members, &member).await {
             Err(e) if e.is_not_found() => {}
-            Err(e) => diags.error("Cannot remove the group member", e.to_string()),
+            Err(e) => diags.push(graph_diagnostic(op("Removing the group member"), &e)),
             Ok(()) => {
                 if let Err(e) = api.wait_for_membership(&group, Relation::Members, &member, false).await {
                     diags.warning(

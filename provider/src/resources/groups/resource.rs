@@ -21,7 +21,9 @@ use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validator::{ValidateRequest, Validator, each_element, not_empty, string_length, uuid};
 use crate::framework::value::{ObjectBuilder, Type};
 use crate::framework::{Diagnostics, Value, plan_modifier, private, timeouts};
-use crate::graph::{CallCx, GraphClient};
+use crate::graph::GraphClient;
+use crate::resources::ProviderData;
+use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 
 use super::api::{GroupsApi, GroupsError};
 use super::identity::is_provisioning_client;
@@ -30,15 +32,16 @@ use super::object_id::ObjectId;
 use super::plan_members::{ChangePlan, member_changes, owner_changes};
 use super::wire::{Group, NewGroup, ObjectKind, PatchGroup, Relation};
 
-/// What the group resources need from the configured provider: the Graph client.
-/// `ProviderData` implements it once it holds a client.
+/// What the group resources need from the configured provider: the Graph client. Generic
+/// so tests can run the resources against a client of their own.
 pub trait GraphAccess: Send + Sync + 'static {
     fn graph(&self) -> &GraphClient;
 }
 
-/// The Graph call context for a framework context.
-pub fn call_cx(ctx: &Ctx) -> CallCx {
-    CallCx::new(ctx.cancel.clone(), ctx.deadline)
+impl GraphAccess for ProviderData {
+    fn graph(&self) -> &GraphClient {
+        &self.graph
+    }
 }
 
 /// Which of the two group resources.
@@ -236,19 +239,33 @@ fn spell_like(actual: &BTreeSet<ObjectId>, prior: Option<&[String]>) -> Vec<Stri
         .collect()
 }
 
-fn error_diag(summary: &str, err: &GroupsError) -> Diagnostic {
-    let diag = Diagnostic::error(summary, err.to_string());
+/// Least-privileged application permissions, named in 403 diagnostics.
+const READ: &str = "Group.Read.All";
+const WRITE: &str = "Group.ReadWrite.All";
+const SP_READ: &str = "Application.Read.All";
+
+fn op<'a>(action: &'a str, permission: &'a str) -> Op<'a> {
+    Op { action, permission, delegated_role: Some("Groups Administrator") }
+}
+
+/// The one conversion of group errors into diagnostics (Graph errors through
+/// [`graph_diagnostic`], which adds permission and retry hints).
+fn error_diag(action: &str, permission: &str, err: &GroupsError) -> Diagnostic {
     match err {
-        GroupsError::LastOwner(_) => diag.at(AttributePath::new("owners")),
-        GroupsError::ProvisioningClientMissing | GroupsError::ProvisioningClientNotCreated(_) => {
-            diag.at(AttributePath::new("create_provisioning_client_if_missing"))
+        GroupsError::Graph(e) => graph_diagnostic(op(action, permission), e),
+        GroupsError::LastOwner(_) => {
+            Diagnostic::error(action, err.to_string()).at(AttributePath::new("owners"))
         }
-        _ => diag,
+        GroupsError::ProvisioningClientMissing | GroupsError::ProvisioningClientNotCreated(_) => {
+            Diagnostic::error(action, err.to_string())
+                .at(AttributePath::new("create_provisioning_client_if_missing"))
+        }
+        _ => Diagnostic::error(action, err.to_string()),
     }
 }
 
-fn graph_diag(summary: &str, err: &crate::graph::Error) -> Diagnostic {
-    Diagnostic::error(summary, err.to_string())
+fn graph_diag(action: &str, permission: &str, err: &crate::graph::Error) -> Diagnostic {
+    graph_diagnostic(op(action, permission), err)
 }
 
 impl GroupResource {
@@ -311,6 +328,52 @@ impl GroupResource {
     }
 
     /// The owner and member changes that make the group match `model`.
+    /// The owner changes that make the group match `model` (plus the provisioning client),
+    /// and the owner set wanted afterwards; `None` when owners are not touched. Fails when
+    /// Graph would refuse the plan (last user owner), using the kinds of added owners.
+    async fn owner_plan(
+        &self,
+        api: &GroupsApi<'_>,
+        id: &ObjectId,
+        model: &Model,
+        provisioning_client: Option<&ObjectId>,
+    ) -> Result<Option<(ChangePlan, BTreeSet<ObjectId>)>, Diagnostics> {
+        if model.owners.is_none() && provisioning_client.is_none() {
+            return Ok(None);
+        }
+        let to_diags = |action: &str, e: &crate::graph::Error| Diagnostics::from(graph_diag(action, READ, e));
+        let listed =
+            api.list(id, Relation::Owners).await.map_err(|e| to_diags("Reading the group's owners", &e))?;
+        let current: BTreeMap<ObjectId, ObjectKind> =
+            listed.iter().filter_map(|o| Some((o.object_id()?, o.kind()))).collect();
+        let mut desired = match &model.owners {
+            Some(spelled) => ids(spelled)?,
+            // Unmanaged owners: keep whatever is there, plus the provisioning client.
+            None => current.keys().cloned().collect(),
+        };
+        let mut added_kinds = BTreeMap::new();
+        if let Some(sp) = provisioning_client {
+            desired.insert(sp.clone());
+            added_kinds.insert(sp.clone(), ObjectKind::ServicePrincipal);
+        }
+        let unknown: Vec<ObjectId> = desired
+            .iter()
+            .filter(|id| !current.contains_key(*id) && !added_kinds.contains_key(*id))
+            .cloned()
+            .collect();
+        let removes_a_user =
+            current.iter().any(|(id, kind)| *kind == ObjectKind::User && !desired.contains(id));
+        if removes_a_user && !unknown.is_empty() {
+            // Only then do the kinds of new owners matter (is one of them a user?).
+            let kinds = api.kinds(&unknown).await.map_err(|e| to_diags("Looking up the new owners", &e))?;
+            added_kinds.extend(kinds);
+        }
+        let plan = owner_changes(&current, &desired, &added_kinds)
+            .map_err(|e| Diagnostics::from(error_diag("Planning owner changes", WRITE, &e.into())))?;
+        Ok(Some((plan, desired)))
+    }
+
+    /// The owner and member changes that make the group match `model`.
     async fn change_plan(
         &self,
         api: &GroupsApi<'_>,
@@ -320,26 +383,7 @@ impl GroupResource {
     ) -> Result<(ChangePlan, Option<BTreeSet<ObjectId>>, Option<BTreeSet<ObjectId>>), Diagnostics> {
         let mut plan = ChangePlan::default();
         let mut wanted_owners = None;
-        let to_diags = |summary: &str, e: &crate::graph::Error| Diagnostics::from(graph_diag(summary, e));
-        if model.owners.is_some() || provisioning_client.is_some() {
-            let listed = api
-                .list(id, Relation::Owners)
-                .await
-                .map_err(|e| to_diags("Cannot read the group's owners", &e))?;
-            let current: BTreeMap<ObjectId, ObjectKind> =
-                listed.iter().filter_map(|o| Some((o.object_id()?, o.kind()))).collect();
-            let mut desired = match &model.owners {
-                Some(spelled) => ids(spelled)?,
-                // Unmanaged owners: keep whatever is there, plus the provisioning client.
-                None => current.keys().cloned().collect(),
-            };
-            let mut added_kinds = BTreeMap::new();
-            if let Some(sp) = provisioning_client {
-                desired.insert(sp.clone());
-                added_kinds.insert(sp.clone(), ObjectKind::ServicePrincipal);
-            }
-            let owners = owner_changes(&current, &desired, &added_kinds)
-                .map_err(|e| Diagnostics::from(error_diag("Cannot change the group's owners", &e.into())))?;
+        if let Some((owners, desired)) = self.owner_plan(api, id, model, provisioning_client).await? {
             plan = plan.merge(owners);
             wanted_owners = Some(desired);
         }
@@ -349,7 +393,7 @@ impl GroupResource {
             let current = api
                 .list_ids(id, Relation::Members)
                 .await
-                .map_err(|e| to_diags("Cannot read the group's members", &e))?;
+                .map_err(|e| Diagnostics::from(graph_diag("Reading the group's members", READ, &e)))?;
             plan = plan.merge(member_changes(&current, &desired));
             wanted_members = Some(desired);
         }
@@ -407,7 +451,7 @@ impl GroupResource {
                     );
                 }
             }
-            Err(e) => diags.push(graph_diag("Cannot check for groups with the same name", &e)),
+            Err(e) => diags.push(graph_diag("Looking for groups with the same name", READ, &e)),
         }
     }
 }
@@ -459,13 +503,29 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         {
             self.duplicate_name_check(&api, name, req.prior.get_str("id"), &mut resp.diagnostics).await;
         }
+        // Owner changes Graph would refuse (removing the last user owner) fail at plan.
+        let owners_changed = !is_create
+            && resp.planned.attr("owners").is_some_and(Value::is_fully_known)
+            && !resp
+                .planned
+                .attr("owners")
+                .is_some_and(|o| req.prior.attr("owners").is_some_and(|p| p.semantically_equal(o)));
+        if owners_changed
+            && !resp.planned.attr("owners").is_some_and(Value::is_null)
+            && let Some(id) = req.prior.get_str("id").and_then(|s| ObjectId::parse(s).ok())
+        {
+            let model = Model::from_value(&resp.planned);
+            if let Err(diags) = self.owner_plan(&api, &id, &model, None).await {
+                resp.diagnostics.extend(diags);
+            }
+        }
         if self.flavour == Flavour::DeviceGroup
             && is_create
             && resp.planned.get_bool("create_provisioning_client_if_missing") == Some(false)
         {
             // Fail at plan rather than half-way through apply.
             if let Err(e @ GroupsError::ProvisioningClientMissing) = api.provisioning_client(false).await {
-                resp.diagnostics.push(error_diag("Intune Provisioning Client not found", &e));
+                resp.diagnostics.push(error_diag("Finding the Intune Provisioning Client", SP_READ, &e));
             }
         }
     }
@@ -490,7 +550,11 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                     }
                 },
                 Err(e) => {
-                    result.diagnostics.push(error_diag("Cannot find the Intune Provisioning Client", &e));
+                    result.diagnostics.push(error_diag(
+                        "Finding the Intune Provisioning Client",
+                        SP_READ,
+                        &e,
+                    ));
                     return result;
                 }
             }
@@ -521,7 +585,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         let group = match api.create_group(&new, &owners, &member_list).await {
             Ok(group) => group,
             Err((created, e)) => {
-                result.diagnostics.push(error_diag("Cannot create the group", &e));
+                result.diagnostics.push(error_diag("Creating the group", WRITE, &e));
                 if let Some(id) = created {
                     // Keep the group in state (tainted) so it is not orphaned.
                     let placeholder = Group { id: id.to_string(), ..Default::default() };
@@ -565,7 +629,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             Ok::<(), GroupsError>(())
         };
         if let Err(e) = waits.await {
-            result.diagnostics.push(error_diag("The group's owners or members are not visible yet", &e));
+            result.diagnostics.push(error_diag("Waiting for the group's owners and members", READ, &e));
         }
         if state.get_str("mail_nickname").is_none() {
             state.set_attr("mail_nickname", new.mail_nickname);
@@ -593,7 +657,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             Ok(Some(group)) => group,
             Ok(None) => return result,
             Err(e) => {
-                result.diagnostics.push(graph_diag("Cannot read the group", &e));
+                result.diagnostics.push(graph_diag("Reading the group", READ, &e));
                 result.state = Some(req.current.clone());
                 return result;
             }
@@ -611,7 +675,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                 }
             }
             Err(e) => {
-                result.diagnostics.push(graph_diag("Cannot read the group's owners or members", &e));
+                result.diagnostics.push(graph_diag("Reading the group's owners and members", READ, &e));
                 result.state = Some(req.current.clone());
             }
         }
@@ -629,7 +693,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         let api = GroupsApi::new(data.graph(), call_cx(ctx));
         let patch = PatchGroup::between(&prior.new_group(), &model.new_group());
         if let Err(e) = api.patch_group(&id, &patch).await {
-            result.diagnostics.push(graph_diag("Cannot update the group", &e));
+            result.diagnostics.push(graph_diag("Updating the group", WRITE, &e));
             result.state = Some(req.prior.clone());
             return result;
         }
@@ -637,7 +701,11 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             match api.provisioning_client(model.create_provisioning_client).await {
                 Ok(sp) => ObjectId::parse(&sp.id).ok(),
                 Err(e) => {
-                    result.diagnostics.push(error_diag("Cannot find the Intune Provisioning Client", &e));
+                    result.diagnostics.push(error_diag(
+                        "Finding the Intune Provisioning Client",
+                        SP_READ,
+                        &e,
+                    ));
                     result.state = Some(req.prior.clone());
                     return result;
                 }
@@ -688,7 +756,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                 ));
             }
             Err(e) => {
-                result.diagnostics.push(error_diag("Cannot change the group's owners or members", &e));
+                result.diagnostics.push(error_diag("Changing the group's owners and members", WRITE, &e));
                 // Store what Graph has now, so the next plan shows what is still to do.
                 let (owners, members, sp) = self.read_relations(&api, &id, &model, false).await.unwrap_or((
                     prior.owners,
@@ -708,7 +776,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         };
         let api = GroupsApi::new(data.graph(), call_cx(ctx));
         if let Err(e) = api.delete_group(&id).await {
-            diags.push(graph_diag("Cannot delete the group", &e));
+            diags.push(graph_diag("Deleting the group", WRITE, &e));
         }
         diags
     }

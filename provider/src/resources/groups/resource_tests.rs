@@ -261,3 +261,66 @@ fn configured_spelling_is_kept_for_equal_ids() {
     let prior = vec![SP.to_ascii_uppercase()];
     assert_eq!(spell_like(&actual, Some(&prior)), vec![USER.to_owned(), SP.to_ascii_uppercase()]);
 }
+
+#[tokio::test]
+async fn replacing_the_only_user_owner_by_a_service_principal_fails_at_plan() {
+    let other_user = "f0206b06-7c5d-461c-ae24-08f68b7ef463";
+    let server = MockServer::start().await;
+    mount_json(
+        &server,
+        "GET",
+        &format!("/v1.0/groups/{GROUP}/owners"),
+        200,
+        json!({"value": [user_owner()]}),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/directoryObjects/getByIds"))
+        .respond_with(move |req: &wiremock::Request| {
+            let body: Json = serde_json::from_slice(&req.body).unwrap();
+            let found: Vec<Json> = body["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| {
+                    let kind =
+                        if id == SP { "#microsoft.graph.servicePrincipal" } else { "#microsoft.graph.user" };
+                    json!({"id": id, "@odata.type": kind})
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "value": found }))
+        })
+        .mount(&server)
+        .await;
+    let data = data(&server);
+    let resource = GroupResource::group();
+    let base = [
+        ("id", Value::from(GROUP)),
+        ("object_id", GROUP.into()),
+        ("display_name", "Autopilot DPP users".into()),
+        ("mail_nickname", "autopilot-dpp-users".into()),
+        ("prevent_duplicate_names", false.into()),
+    ];
+    let with_owners = |owners: &[&str]| {
+        let mut attrs = base.to_vec();
+        attrs.push(("owners", Value::string_set(owners.iter().copied())));
+        config(Flavour::Group, &attrs)
+    };
+    let prior = with_owners(&[USER]);
+    for (owners, refused) in [(vec![SP], true), (vec![other_user], false), (vec![USER, SP], false)] {
+        let cfg = with_owners(&owners);
+        let plan = plan_resource_change::<TestData>(
+            &resource,
+            &ctx(),
+            Some(&data),
+            PlanRequest { prior: &prior, proposed: &cfg, config: &cfg, prior_private: &[] },
+        )
+        .await;
+        let error = plan.diagnostics.iter().find(|d| d.is_error());
+        assert_eq!(error.is_some(), refused, "{owners:?}: {:?}", plan.diagnostics);
+        if let Some(error) = error {
+            assert_eq!(error.path, Some(AttributePath::new("owners")));
+            assert!(error.detail.contains("last user owner"), "{}", error.detail);
+        }
+    }
+}
