@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use serde_json::Value as Json;
 
 use crate::framework::diag::Diagnostic;
 use crate::framework::path::AttributePath;
@@ -20,7 +19,7 @@ use crate::framework::resource::{
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validator::{ValidateRequest, Validator, each_element, not_empty, string_length, uuid};
 use crate::framework::value::{ObjectBuilder, Type};
-use crate::framework::{Diagnostics, Value, plan_modifier, private, timeouts};
+use crate::framework::{Diagnostics, Value, plan_modifier, timeouts};
 use crate::graph::GraphClient;
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
@@ -68,8 +67,6 @@ impl GroupResource {
         Self { flavour: Flavour::DeviceGroup }
     }
 }
-
-const PRIVATE_IMPORTED: &str = "imported";
 
 /// Checks a configured `mail_nickname` against Graph's rules.
 #[derive(Debug, Clone)]
@@ -662,17 +659,13 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                 return result;
             }
         };
-        let imported = private::get(req.private, PRIVATE_IMPORTED).is_some();
-        let mut model = Model::from_value(req.current);
-        if imported {
-            model.prevent_duplicate_names = false;
-        }
+        // Right after import only `id` is set (display_name is required otherwise): read
+        // every relation once so the imported state shows what the group has.
+        let imported = req.current.attr("display_name").is_none_or(Value::is_null);
+        let model = Model::from_value(req.current);
         match self.read_relations(&api, &id, &model, imported).await {
             Ok((owners, members, sp)) => {
                 result.state = Some(self.state(&group, &model, owners, members, sp.as_ref()));
-                if imported {
-                    result.private = private::encode(&serde_json::Map::new());
-                }
             }
             Err(e) => {
                 result.diagnostics.push(graph_diag("Reading the group's owners and members", READ, &e));
@@ -788,7 +781,6 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             return result;
         }
         result.state = Some(crate::framework::plan::state_with_id(&schema(self.flavour), id));
-        result.private = private::set(&[], PRIVATE_IMPORTED, Json::Bool(true));
         result
     }
 }

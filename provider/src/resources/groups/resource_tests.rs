@@ -235,7 +235,19 @@ async fn import_reads_owners_and_members_once() {
     assert_eq!(state.get_str("display_name"), Some("Autopilot DPP devices"));
     assert_eq!(state.get_string_set("owners"), Some(vec![USER.to_owned()]));
     assert_eq!(state.get_string_set("members"), Some(vec![SP.to_owned()]));
-    assert!(read.private.is_empty(), "the import marker is cleared");
+    // A later refresh (display_name now known) leaves unmanaged relations alone.
+    let mut unmanaged = state.clone();
+    unmanaged.set_attr("owners", Value::Null);
+    unmanaged.set_attr("members", Value::Null);
+    let again = read_resource::<TestData>(
+        &resource,
+        &ctx(),
+        &data,
+        crate::framework::resource::ReadRequest { current: &unmanaged, private: &read.private },
+    )
+    .await;
+    let again = again.state.unwrap();
+    assert!(again.attr("owners").unwrap().is_null() && again.attr("members").unwrap().is_null());
 
     let bad = Resource::<TestData>::import(&resource, &ctx(), &data, "not-a-guid").await;
     assert!(bad.diagnostics.has_error());
