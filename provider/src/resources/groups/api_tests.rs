@@ -284,3 +284,51 @@ async fn wait_for_set_reports_what_differs() {
     assert!(text.contains(&format!("still missing: {}", oid(2))), "{text}");
     assert!(text.contains(&format!("still present: {}", oid(3))), "{text}");
 }
+
+/// Serves `total` members in pages of `$top` (at most 999), linking pages with absolute
+/// next links the way Graph does.
+struct PagedMembers {
+    total: usize,
+    base: String,
+}
+
+impl Respond for PagedMembers {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let query: std::collections::HashMap<String, String> =
+            request.url.query_pairs().into_owned().collect();
+        let top: usize = query.get("$top").and_then(|t| t.parse().ok()).unwrap_or(100).min(999);
+        let skip: usize = query.get("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
+        let end = (skip + top).min(self.total);
+        let value: Vec<Value> = (skip..end)
+            .map(|n| json!({"@odata.type": "#microsoft.graph.user", "id": oid(n).as_str()}))
+            .collect();
+        let mut body = json!({ "value": value });
+        if end < self.total {
+            body["@odata.nextLink"] = json!(format!(
+                "{}/v1.0/groups/{GROUP}/members?$select=id&$top={top}&$skiptoken={end}",
+                self.base
+            ));
+        }
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+#[tokio::test]
+async fn reading_10000_members_takes_at_most_12_list_requests() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/groups/{GROUP}/members")))
+        .respond_with(PagedMembers { total: 10_000, base: server.uri() })
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let ids = GroupsApi::new(&c, cx()).list_ids(&gid(), Relation::Members).await.unwrap();
+    assert_eq!(ids.len(), 10_000);
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests.len() <= crate::resources::groups::wire::max_list_requests(10_000),
+        "{}",
+        requests.len()
+    );
+    assert!(requests.iter().all(|r| r.url.query().is_some_and(|q| q.contains("$select=id"))));
+}

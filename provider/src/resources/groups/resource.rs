@@ -25,7 +25,7 @@ use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 
 use super::api::{GroupsApi, GroupsError};
-use super::identity::is_provisioning_client;
+use super::identity::{check_device_group, is_provisioning_client};
 use super::nickname;
 use super::object_id::ObjectId;
 use super::plan_members::{ChangePlan, member_changes, owner_changes};
@@ -663,6 +663,25 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         // every relation once so the imported state shows what the group has.
         let imported = req.current.attr("display_name").is_none_or(Value::is_null);
         let model = Model::from_value(req.current);
+        if self.flavour == Flavour::DeviceGroup {
+            // Type changes made outside Terraform (e.g. to dynamic membership) break device
+            // preparation and cannot be undone in place: say so on every refresh.
+            let broken: Vec<String> = check_device_group(&group, &[], None)
+                .iter()
+                .filter(|f| f.needs_new_group())
+                .map(ToString::to_string)
+                .collect();
+            if !broken.is_empty() {
+                result.diagnostics.push(Diagnostic::warning(
+                    "The device group no longer suits device preparation",
+                    format!(
+                        "{}. These properties cannot be changed back in place; replace the group with \
+                         `terraform apply -replace=<address>` (and re-point the device preparation policy).",
+                        broken.join("; ")
+                    ),
+                ));
+            }
+        }
         match self.read_relations(&api, &id, &model, imported).await {
             Ok((owners, members, sp)) => {
                 result.state = Some(self.state(&group, &model, owners, members, sp.as_ref()));

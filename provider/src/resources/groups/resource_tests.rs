@@ -336,3 +336,38 @@ async fn replacing_the_only_user_owner_by_a_service_principal_fails_at_plan() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_device_group_made_dynamic_outside_terraform_is_reported() {
+    let server = MockServer::start().await;
+    let mut dynamic = group_json();
+    dynamic["groupTypes"] = json!(["DynamicMembership"]);
+    dynamic["membershipRule"] = json!("(device.deviceOSType -eq \"Windows\")");
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 200, dynamic).await;
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/owners"), 200, json!({"value": [sp_owner()]}))
+        .await;
+    let data = data(&server);
+    let current = config(
+        Flavour::DeviceGroup,
+        &[
+            ("id", GROUP.into()),
+            ("display_name", "Autopilot DPP devices".into()),
+            ("provisioning_client_object_id", SP.into()),
+        ],
+    );
+    let read = read_resource::<TestData>(
+        &GroupResource::device_group(),
+        &ctx(),
+        &data,
+        crate::framework::resource::ReadRequest { current: &current, private: &[] },
+    )
+    .await;
+    let warning = read.diagnostics.iter().next().expect("a warning");
+    assert!(!warning.is_error());
+    assert!(
+        warning.detail.contains("dynamic membership") && warning.detail.contains("-replace"),
+        "{}",
+        warning.detail
+    );
+    assert_eq!(read.state.unwrap().get_str("provisioning_client_object_id"), Some(SP));
+}
