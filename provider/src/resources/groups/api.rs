@@ -46,6 +46,8 @@ pub enum GroupsError {
          f1346770-5b25-470b-88bd-d5744ab7952c once"
     )]
     ProvisioningClientNotCreated(crate::graph::Error),
+    #[error("{}", .0.join("; "))]
+    Unplannable(Vec<String>),
     #[error("{} owner or member change(s) failed: {}", .0.len(), describe_failures(.0))]
     Changes(Vec<ChangeFailure>),
     #[error(
@@ -338,23 +340,42 @@ impl<'a> GroupsApi<'a> {
         relation: Relation,
         desired: &BTreeSet<ObjectId>,
     ) -> Result<(), GroupsError> {
+        self.wait_for_ids(group, relation, desired, true).await.map(|_| ())
+    }
+
+    /// Waits until every id of `desired` shows in the group's `relation` (others may be there
+    /// too, e.g. a signed-in caller Graph added as owner); returns the set last read.
+    pub async fn wait_for_all_of(
+        &self,
+        group: &ObjectId,
+        relation: Relation,
+        desired: &BTreeSet<ObjectId>,
+    ) -> Result<BTreeSet<ObjectId>, GroupsError> {
+        self.wait_for_ids(group, relation, desired, false).await
+    }
+
+    async fn wait_for_ids(
+        &self,
+        group: &ObjectId,
+        relation: Relation,
+        desired: &BTreeSet<ObjectId>,
+        exact: bool,
+    ) -> Result<BTreeSet<ObjectId>, GroupsError> {
         // The last set seen, to say what differs if the deadline passes.
         let last_seen = std::sync::Mutex::new(BTreeSet::new());
         let waited = wait_until(&self.cx, self.confirm_interval, CONFIRMATIONS, || async {
             let actual = self.list_ids(group, relation).await?;
-            let done = &actual == desired;
+            let done = if exact { &actual == desired } else { desired.is_subset(&actual) };
             if let Ok(mut seen) = last_seen.lock() {
                 *seen = actual;
             }
             Ok(done)
         })
         .await;
+        let actual = last_seen.lock().map(|s| s.clone()).unwrap_or_default();
         match waited {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_timeout_or_cancelled() => {
-                let actual = last_seen.lock().map(|s| s.clone()).unwrap_or_default();
-                Err(not_converged(relation, desired, &actual))
-            }
+            Ok(()) => Ok(actual),
+            Err(e) if e.is_timeout_or_cancelled() => Err(not_converged(relation, desired, &actual)),
             Err(e) => Err(e.into()),
         }
     }

@@ -616,7 +616,16 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             (model.owners.is_some()).then(|| owners.iter().cloned().collect());
         let waits = async {
             if let Some(set) = &owner_set {
-                api.wait_for_set(&id, Relation::Owners, set).await?;
+                // Graph may add a signed-in caller as owner too; owners are authoritative, so
+                // such an extra owner is removed (after the bound ones are visible).
+                let actual = api.wait_for_all_of(&id, Relation::Owners, set).await?;
+                if actual.len() > set.len() {
+                    let (plan, wanted, _) =
+                        self.change_plan(&api, &id, &model, provisioning_client.as_ref()).await.map_err(
+                            |d| GroupsError::Unplannable(d.iter().map(|d| d.detail.clone()).collect()),
+                        )?;
+                    self.converge(&api, &id, &plan, wanted.as_ref(), None).await?;
+                }
             } else if let Some(sp) = &provisioning_client {
                 api.wait_for_membership(&id, Relation::Owners, sp, true).await?;
             }

@@ -371,3 +371,69 @@ async fn a_device_group_made_dynamic_outside_terraform_is_reported() {
     );
     assert_eq!(read.state.unwrap().get_str("provisioning_client_object_id"), Some(SP));
 }
+
+#[tokio::test]
+async fn an_owner_graph_added_on_its_own_is_removed_after_create() {
+    let caller = "f0206b06-7c5d-461c-ae24-08f68b7ef463";
+    let server = MockServer::start().await;
+    mount_json(&server, "POST", "/v1.0/groups", 201, group_json()).await;
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 200, group_json()).await;
+    let caller_owner = json!({"@odata.type": "#microsoft.graph.user", "id": caller});
+    // Two confirming reads and the planning read see the extra owner; later reads do not.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/groups/{GROUP}/owners")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"value": [user_owner(), caller_owner]})),
+        )
+        .up_to_n_times(3)
+        .mount(&server)
+        .await;
+    mount_json(
+        &server,
+        "GET",
+        &format!("/v1.0/groups/{GROUP}/owners"),
+        200,
+        json!({"value": [user_owner()]}),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(|req: &wiremock::Request| {
+            let body: Json = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Json> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| json!({"id": r["id"], "status": 204}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+        })
+        .mount(&server)
+        .await;
+    let data = data(&server);
+    let planned = config(
+        Flavour::Group,
+        &[
+            ("display_name", "Autopilot DPP users".into()),
+            ("mail_nickname", "autopilot-dpp-users".into()),
+            ("prevent_duplicate_names", false.into()),
+            ("owners", Value::string_set([USER])),
+            ("id", Value::unknown()),
+            ("object_id", Value::unknown()),
+        ],
+    );
+    let applied = apply_resource_change::<TestData>(
+        &GroupResource::group(),
+        &ctx(),
+        &data,
+        ApplyRequest { prior: &Value::Null, planned: &planned, config: &planned, planned_private: &[] },
+    )
+    .await;
+    assert!(!applied.diagnostics.has_error(), "{:?}", applied.diagnostics);
+    assert_eq!(applied.state.unwrap().get_string_set("owners"), Some(vec![USER.to_owned()]));
+    let received = server.received_requests().await.unwrap();
+    let batch = received.iter().find(|r| r.url.path() == "/v1.0/$batch").expect("a removal batch");
+    let body: Json = serde_json::from_slice(&batch.body).unwrap();
+    assert_eq!(body["requests"][0]["method"], "DELETE");
+    assert_eq!(body["requests"][0]["url"], json!(format!("/groups/{GROUP}/owners/{caller}/$ref")));
+}
