@@ -18,6 +18,7 @@ pub mod nickname;
 pub mod object_id;
 pub mod plan_members;
 pub mod resource;
+pub mod schema;
 #[cfg(test)]
 mod test_support;
 pub mod wire;
