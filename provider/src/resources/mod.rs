@@ -17,6 +17,7 @@ pub mod device_preparation_policy;
 pub mod directory;
 pub mod errors;
 pub mod functions;
+pub mod groups;
 pub mod powershell_script;
 pub mod provider_config;
 
