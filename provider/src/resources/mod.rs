@@ -67,12 +67,14 @@ impl Provider for AutopilotProvider {
             Arc::new(device_preparation_policy::DevicePreparationPolicy),
         ];
         v.extend(assignments::resources());
+        v.extend(groups::resources());
         v
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
         let mut v: Vec<Arc<dyn DataSource<ProviderData>>> = vec![Arc::new(client_config::ClientConfig)];
         v.extend(assignments::data_sources());
+        v.extend(groups::data_sources());
         v
     }
 
