@@ -45,6 +45,7 @@ pub const ALWAYS_LISTED: &[&str] = &[
     DEVICE_MANAGEMENT_SCRIPTS,
     DEVICE_REGISTRATION_POLICY,
     DELETED_ITEMS,
+    super::routes::imported_identities::IMPORTED_DEVICE_IDENTITIES,
 ];
 
 /// Keys that are relationships (id lists) in a collection's objects. Later families add theirs.

@@ -33,6 +33,7 @@ pub mod batch;
 pub mod crud;
 pub mod device_registration;
 pub mod directory;
+pub mod imported_identities;
 
 use axum::Json;
 use axum::Router;
@@ -117,6 +118,7 @@ fn all_routes(mut routes: GraphRoutes) -> GraphRoutes {
     routes = directory::routes(routes);
     routes = batch::routes(routes);
     routes = device_registration::routes(routes);
+    routes = imported_identities::routes(routes);
     // Later families, e.g.: routes = apps::routes(routes);
     routes
 }
