@@ -55,7 +55,8 @@ impl Provider for AutopilotProvider {
         let settings =
             provider_config::ProviderSettings::from_config(req.config, &provider_config::Env::process())?;
         // Cheap: no token request and no connection until the first Graph call.
-        let graph = GraphClient::new(settings.graph.clone()).map_err(|e| {
+        let tuning = provider_config::graph_tuning(&provider_config::Env::process())?;
+        let graph = GraphClient::with_tuning(settings.graph.clone(), tuning).map_err(|e| {
             Diagnostics::from(Diagnostic::error("Configuring the Microsoft Graph client", e.to_string()))
         })?;
         Ok(ProviderData { settings, graph })
@@ -65,6 +66,8 @@ impl Provider for AutopilotProvider {
         let mut v: Vec<Arc<dyn Resource<ProviderData>>> = vec![
             Arc::new(device_join_settings::DeviceJoinSettings),
             Arc::new(device_preparation_policy::DevicePreparationPolicy),
+            Arc::new(corporate_identifiers::bulk::CorporateIdentifiers),
+            Arc::new(corporate_identifiers::single::CorporateIdentifier),
         ];
         v.extend(assignments::resources());
         v.extend(groups::resources());
