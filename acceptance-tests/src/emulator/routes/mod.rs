@@ -29,10 +29,12 @@
 //!
 //! Plain collections can use the generic handlers in [`crud`] with one `static Collection`.
 
+pub mod apps;
 pub mod batch;
 pub mod crud;
 pub mod device_registration;
 pub mod directory;
+pub mod scripts;
 
 use axum::Json;
 use axum::Router;
@@ -117,6 +119,8 @@ fn all_routes(mut routes: GraphRoutes) -> GraphRoutes {
     routes = directory::routes(routes);
     routes = batch::routes(routes);
     routes = device_registration::routes(routes);
+    routes = apps::routes(routes);
+    routes = scripts::routes(routes);
     // Later families, e.g.: routes = apps::routes(routes);
     routes
 }
