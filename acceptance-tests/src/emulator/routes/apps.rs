@@ -783,6 +783,16 @@ mod tests {
     }
 
     #[test]
+    fn is_assigned_follows_the_assignments() {
+        let app = json!({"id": "a", "isAssigned": false, ASSIGNMENTS_KEY: [{"id": "x"}]});
+        let view = app_view(&map(app));
+        assert_eq!(view.get("isAssigned"), Some(&json!(true)));
+        assert!(!view.contains_key(ASSIGNMENTS_KEY));
+        let view = app_view(&map(json!({"id": "a", "isAssigned": true, ASSIGNMENTS_KEY: []})));
+        assert_eq!(view.get("isAssigned"), Some(&json!(false)));
+    }
+
+    #[test]
     fn patch_keeps_what_it_does_not_name() {
         let old =
             check_assignment(ApiVersion::Beta, "win32LobApp".into(), &map(win32_body()), None, Use::Create)
