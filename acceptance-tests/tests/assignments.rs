@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 
 const WIN32_APP: &str = "c3000000-0000-4000-8000-000000000001";
 const WINGET_APP: &str = "c3000000-0000-4000-8000-000000000002";
+const WIN32_APP_2: &str = "c3000000-0000-4000-8000-000000000003";
+const FILTER: &str = "f1000000-0000-4000-8000-0000000000f1";
 const DEVICE_GROUP: &str = "c1000000-0000-4000-8000-0000000000d1";
 const OTHER_GROUP: &str = "c1000000-0000-4000-8000-0000000000d2";
 
@@ -125,6 +127,26 @@ resource "autopilot_app_assignment" "win32" {{
   }}
 }}
 {winget}
+# No settings (the Win32 defaults), with an assignment filter.
+resource "autopilot_app_assignment" "bootstrap" {{
+  app_id = "{WIN32_APP_2}"
+  intent = "required"
+  target = {{
+    type        = "group"
+    group_id    = "{DEVICE_GROUP}"
+    filter_id   = "{FILTER}"
+    filter_mode = "include"
+  }}
+}}
+
+data "autopilot_powershell_script" "rename" {{
+  display_name = "Rename computer"
+}}
+
+output "rename_script_file" {{
+  value = data.autopilot_powershell_script.rename.file_name
+}}
+
 resource "autopilot_script_assignment" "tz" {{
   script_id = autopilot_powershell_script.tz.id
   target = {{
@@ -182,8 +204,32 @@ async fn lifecycle_keeps_foreign_assignments() {
         ws.resource_values("autopilot_app_assignment.winget").await.unwrap().unwrap()["app_type"].clone();
     assert_eq!(app_type, "winGetApp");
 
+    let bootstrap = assignments(&emu, "mobileApps", WIN32_APP_2).await;
+    assert_eq!(bootstrap.len(), 1);
+    assert_eq!(bootstrap[0]["settings"]["@odata.type"], "#microsoft.graph.win32LobAppAssignmentSettings");
+    assert_eq!(bootstrap[0]["target"]["deviceAndAppManagementAssignmentFilterId"], FILTER);
+    assert_eq!(bootstrap[0]["target"]["deviceAndAppManagementAssignmentFilterType"], "include");
+    let output = ws.must(&["output", "-raw", "rename_script_file"]).await.expect("output");
+    assert_eq!(output.stdout.trim(), "Rename-Computer.ps1");
+
     let (empty, out) = ws.plan_is_empty().await.expect("plan");
     assert!(empty, "second plan not empty:\n{}", out.stdout);
+
+    // A portal change of our settings is detected and corrected in place.
+    let mut changed = assignments(&emu, "mobileApps", WIN32_APP).await;
+    for a in &mut changed {
+        if a["target"]["groupId"] == DEVICE_GROUP {
+            a["settings"]["notifications"] = json!("showAll");
+        }
+    }
+    set_assignments(&emu, "mobileApps", WIN32_APP, changed).await;
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(!empty, "settings drift not detected");
+    assert!(out.stdout.contains("autopilot_app_assignment.win32 will be updated in-place"), "{}", out.stdout);
+    apply(&ws).await;
+    let win32 = assignments(&emu, "mobileApps", WIN32_APP).await;
+    let ours = win32.iter().find(|a| a["target"]["groupId"] == DEVICE_GROUP).unwrap();
+    assert_eq!(ours["settings"]["notifications"], "hideAll");
 
     // Update one assignment's settings in place.
     ws.write("main.tf", &config("show_reboot", true, "")).expect("write");
@@ -215,18 +261,27 @@ async fn lifecycle_keeps_foreign_assignments() {
     assert!(empty, "plan after import not empty:\n{}", out.stdout);
     assert_eq!(assignments(&emu, "mobileApps", WIN32_APP).await.len(), 2);
 
-    // Drift: the WinGet assignment and the script assignment are removed in the portal.
+    // Drift: the WinGet assignment and the script assignment are removed in the portal, where
+    // somebody also assigns the script to another group.
     set_assignments(&emu, "mobileApps", WINGET_APP, vec![]).await;
-    set_assignments(&emu, "deviceManagementScripts", &script_id, vec![]).await;
+    let foreign_script = json!({"@odata.type": "#microsoft.graph.deviceManagementScriptAssignment",
+        "id": "e7000000-0000-4000-8000-000000000001",
+        "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": OTHER_GROUP,
+                   "deviceAndAppManagementAssignmentFilterId": null,
+                   "deviceAndAppManagementAssignmentFilterType": "none"}});
+    set_assignments(&emu, "deviceManagementScripts", &script_id, vec![foreign_script.clone()]).await;
     let (empty, out) = ws.plan_is_empty().await.expect("plan");
     assert!(!empty, "removed assignments not detected");
     assert!(out.stdout.contains("autopilot_app_assignment.winget will be created"), "{}", out.stdout);
     assert!(out.stdout.contains("autopilot_script_assignment.tz will be created"), "{}", out.stdout);
     apply(&ws).await;
     assert_eq!(group_ids(&assignments(&emu, "mobileApps", WINGET_APP).await), vec![DEVICE_GROUP.to_owned()]);
-    assert_eq!(
-        group_ids(&assignments(&emu, "deviceManagementScripts", &script_id).await),
-        vec![DEVICE_GROUP.to_owned()]
+    let script = assignments(&emu, "deviceManagementScripts", &script_id).await;
+    assert_eq!(group_ids(&script), vec![DEVICE_GROUP.to_owned(), OTHER_GROUP.to_owned()]);
+    // The provider echoes other entries without their read-only id, so only the target must survive.
+    assert!(
+        script.iter().any(|a| a["target"] == foreign_script["target"]),
+        "the foreign script assignment changed: {script:#?}"
     );
 
     // Destroy one assignment: the others, and the foreign one, stay.
