@@ -15,8 +15,8 @@
 //!   `targetValidationErrorCode`, as Graph does;
 //! * `POST …/{id}/assign` (replace-all), `GET …/{id}/assignments`;
 //! * `GET …/configurationPolicyTemplates/{id}` and `…/settingTemplates` for the two templates;
-//! * `GET …/deviceAppManagement/mobileApps/{id}` and `…/deviceManagementScripts/{id}` (reads of
-//!   the fixture apps and scripts, which the policy references).
+//!
+//! Reads of the apps and scripts a policy references are served by `apps.rs` and `scripts.rs`.
 //!
 //! Fault switch: while the collection `configurationPolicyFaults` holds an object with id
 //! `bindingAppOnly500` (`POST /_emulator/objects/configurationPolicyFaults
@@ -76,8 +76,6 @@ pub fn routes(r: GraphRoutes) -> GraphRoutes {
             "/deviceManagement/configurationPolicyTemplates/{id}/settingTemplates",
             get(list_setting_templates),
         )
-        .beta_only("/deviceAppManagement/mobileApps/{id}", get(get_mobile_app))
-        .beta_only("/deviceManagement/deviceManagementScripts/{id}", get(get_script))
 }
 
 // ====================================================================================
@@ -990,18 +988,6 @@ async fn list_setting_templates(req: GraphRequest, Path(id): Path<String>) -> Gr
         &format!("deviceManagement/configurationPolicyTemplates('{id}')/settingTemplates"),
         1000,
     )
-}
-
-async fn get_mobile_app(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
-    req.require(perm::INTUNE_APPS_READ)?;
-    let record = req.find(MOBILE_APPS, "MobileApp", &guid(&id)?)?;
-    Ok(ok(req.entity(&record.data, "deviceAppManagement/mobileApps/$entity")))
-}
-
-async fn get_script(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
-    req.require(perm::INTUNE_CONFIGURATION_READ)?;
-    let record = req.find(DEVICE_MANAGEMENT_SCRIPTS, "DeviceManagementScript", &guid(&id)?)?;
-    Ok(ok(req.entity(&record.data, "deviceManagement/deviceManagementScripts/$entity")))
 }
 
 #[cfg(test)]
