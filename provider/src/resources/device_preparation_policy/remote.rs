@@ -26,7 +26,9 @@ use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 
 /// Collection path of settings-catalog policies (beta only).
 pub const POLICIES: &str = "/deviceManagement/configurationPolicies";
+/// Least-privileged application permission for reads.
 pub const READ_PERMISSION: &str = "DeviceManagementConfiguration.Read.All";
+/// Application permission for every write (policy, binding, assignment).
 pub const WRITE_PERMISSION: &str = "DeviceManagementConfiguration.ReadWrite.All";
 const APPS_READ_PERMISSION: &str = "DeviceManagementApps.Read.All";
 const GROUP_READ_PERMISSION: &str = "GroupMember.Read.All";
@@ -47,6 +49,7 @@ pub struct Remote {
     pub warnings: Diagnostics,
 }
 
+/// The error context of a policy call.
 pub fn op(action: &str, write: bool) -> Op<'_> {
     Op {
         action,
@@ -262,6 +265,7 @@ pub async fn patch(ctx: &Ctx, data: &ProviderData, id: &str, body: &Json) -> Res
     result.map_err(|e| graph_diagnostic(op("Updating the device preparation policy", true), &e))
 }
 
+/// Delete the policy; already gone counts as done.
 pub async fn delete(ctx: &Ctx, data: &ProviderData, id: &str) -> Result<(), Diagnostic> {
     let cx = call_cx(ctx);
     match data.graph.delete(&cx, Api::Beta, &policy_path(id)).await {
