@@ -37,6 +37,8 @@ pub const DELEGATED_ROLE: &str = "Intune Administrator";
 /// How often a binding refused with `securityGroupNotFound` is retried (Entra → Intune lag).
 const BIND_ATTEMPTS: u32 = 6;
 const BIND_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// Waits between lookups for a policy whose create went unanswered.
+const LOOKUP_DELAYS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(2), Duration::ZERO];
 
 /// What Graph holds for one policy, in the resource's terms.
 #[derive(Debug)]
@@ -195,13 +197,17 @@ pub async fn create(
         Err(e) if e.is_ambiguous() || e.kind == ErrorKind::Timeout => {
             // The call's own deadline may be spent: give the lookup a short one of its own.
             let lookup = CallCx::new(cx.cancel.clone(), Some(Instant::now() + Duration::from_secs(60)));
-            match find_by_name(&lookup, data, name, template, &started).await {
-                Ok(Some(found)) => {
+            // A policy created a moment ago may not be listed yet: look a few times.
+            for delay in LOOKUP_DELAYS {
+                if let Ok(Some(found)) = find_by_name(&lookup, data, name, template, &started).await {
                     tracing::info!(id = %found.id, "adopted the policy created by an unanswered POST");
-                    Ok(found)
+                    return Ok(found);
                 }
-                _ => Err(graph_diagnostic(op(&action, true), &e)),
+                if lookup.sleep(delay).await.is_err() {
+                    break;
+                }
             }
+            Err(graph_diagnostic(op(&action, true), &e))
         }
         Err(e) => Err(graph_diagnostic(op(&action, true), &e)),
     }
