@@ -155,19 +155,25 @@ async fn lifecycle_update_drift_import_destroy() {
     emu.control_send(
         Method::PATCH,
         &format!("/_emulator/objects/configurationPolicies/{id}"),
-        Some(json!({"settings": settings})),
+        // Also unbind the device group and remove the assignment, as an admin could.
+        Some(json!({"settings": settings, "enrollmentTimeDeviceMembershipTargets": [], "assignments": []})),
     )
     .await
     .expect("portal change");
     let (empty, out) = ws.plan_is_empty().await.expect("plan");
     assert!(!empty, "drift was not detected");
-    assert!(
-        out.stdout.contains("installation_timeout_minutes"),
-        "plan does not name the drift:\n{}",
-        out.stdout
-    );
+    for attribute in ["installation_timeout_minutes", "device_group_id", "assigned_group_ids"] {
+        assert!(
+            out.stdout.contains(attribute),
+            "plan does not name the drift of {attribute}:\n{}",
+            out.stdout
+        );
+    }
     ws.apply().await.expect("apply fixes drift");
-    assert_eq!(setting(&policies(&emu).await.pop().unwrap(), TIMEOUT_SETTING)["value"], 120);
+    let p = policies(&emu).await.pop().unwrap();
+    assert_eq!(setting(&p, TIMEOUT_SETTING)["value"], 120);
+    assert_eq!(p["enrollmentTimeDeviceMembershipTargets"], json!([DEVICE_GROUP]));
+    assert_eq!(p["assignments"][0]["target"]["groupId"], USER_GROUP);
 
     // Import into a fresh state gives an empty plan.
     let fresh = Workspace::new(&emu).expect("workspace");
