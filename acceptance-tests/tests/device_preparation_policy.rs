@@ -140,10 +140,34 @@ async fn lifecycle_update_drift_import_destroy() {
         setting(&p, "enrollment_autopilot_dpp_accountype")["value"],
         "enrollment_autopilot_dpp_accountype_0"
     );
-    let puts = graph_requests(&emu).await.into_iter().filter(|r| r["method"] == "PUT").count();
-    assert_eq!(puts, 1, "settings are replaced with one PUT");
+    let count = |log: &[Value], method: &str, suffix: &str| {
+        log.iter()
+            .filter(|r| r["method"] == method && r["path"].as_str().unwrap_or_default().ends_with(suffix))
+            .count()
+    };
+    let log = graph_requests(&emu).await;
+    assert_eq!(count(&log, "PUT", &id), 1, "settings are replaced with one PUT");
+    assert_eq!(
+        count(&log, "POST", "/setEnrollmentTimeDeviceMembershipTarget"),
+        1,
+        "unchanged group re-bound"
+    );
+    assert_eq!(count(&log, "POST", "/assign"), 1, "unchanged assignments re-sent");
     let (empty, out) = ws.plan_is_empty().await.expect("plan");
     assert!(empty, "plan after update not empty:\n{}", out.stdout);
+
+    // A description change is a PATCH, not another PUT.
+    ws.write(
+        "main.tf",
+        &full_policy("  installation_timeout_minutes = 120\n  user_account_type = \"administrator\"\n")
+            .replace("Entra join, user-driven", "Entra join, user-driven, v2"),
+    )
+    .expect("write");
+    ws.apply().await.expect("update description");
+    let log = graph_requests(&emu).await;
+    assert_eq!((count(&log, "PATCH", &id), count(&log, "PUT", &id)), (1, 1));
+    let p = policies(&emu).await.pop().unwrap();
+    assert_eq!(p["description"], "Entra join, user-driven, v2");
 
     // A portal-style change of the timeout shows as drift and is fixed by apply.
     let mut settings = p["settings"].clone();
@@ -185,10 +209,12 @@ async fn lifecycle_update_drift_import_destroy() {
                 full_policy(
                     "  installation_timeout_minutes = 120\n  user_account_type = \"administrator\"\n"
                 )
+                .replace("Entra join, user-driven", "Entra join, user-driven, v2")
             ),
         )
         .expect("write");
-    fresh.apply().await.expect("import apply");
+    let out = fresh.apply().await.expect("import apply");
+    assert!(out.stdout.contains("1 imported, 0 added, 0 changed, 0 destroyed"), "{}", out.stdout);
     let (empty, out) = fresh.plan_is_empty().await.expect("plan after import");
     assert!(empty, "plan after import not empty:\n{}", out.stdout);
     fresh.must(&["state", "rm", ADDR]).await.expect("state rm");
