@@ -47,6 +47,7 @@ pub const ALWAYS_LISTED: &[&str] = &[
     DEVICE_REGISTRATION_POLICY,
     DELETED_ITEMS,
     CONFIGURATION_POLICIES,
+    super::routes::imported_identities::IMPORTED_DEVICE_IDENTITIES,
 ];
 
 /// Keys that are relationships (id lists) in a collection's objects. Later families add theirs.

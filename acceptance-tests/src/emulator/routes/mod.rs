@@ -34,6 +34,7 @@ pub mod configuration_policies;
 pub mod crud;
 pub mod device_registration;
 pub mod directory;
+pub mod imported_identities;
 
 use axum::Json;
 use axum::Router;
@@ -119,6 +120,7 @@ fn all_routes(mut routes: GraphRoutes) -> GraphRoutes {
     routes = batch::routes(routes);
     routes = device_registration::routes(routes);
     routes = configuration_policies::routes(routes);
+    routes = imported_identities::routes(routes);
     // Later families, e.g.: routes = apps::routes(routes);
     routes
 }
