@@ -140,10 +140,34 @@ async fn lifecycle_update_drift_import_destroy() {
         setting(&p, "enrollment_autopilot_dpp_accountype")["value"],
         "enrollment_autopilot_dpp_accountype_0"
     );
-    let puts = graph_requests(&emu).await.into_iter().filter(|r| r["method"] == "PUT").count();
-    assert_eq!(puts, 1, "settings are replaced with one PUT");
+    let count = |log: &[Value], method: &str, suffix: &str| {
+        log.iter()
+            .filter(|r| r["method"] == method && r["path"].as_str().unwrap_or_default().ends_with(suffix))
+            .count()
+    };
+    let log = graph_requests(&emu).await;
+    assert_eq!(count(&log, "PUT", &id), 1, "settings are replaced with one PUT");
+    assert_eq!(
+        count(&log, "POST", "/setEnrollmentTimeDeviceMembershipTarget"),
+        1,
+        "unchanged group re-bound"
+    );
+    assert_eq!(count(&log, "POST", "/assign"), 1, "unchanged assignments re-sent");
     let (empty, out) = ws.plan_is_empty().await.expect("plan");
     assert!(empty, "plan after update not empty:\n{}", out.stdout);
+
+    // A description change is a PATCH, not another PUT.
+    ws.write(
+        "main.tf",
+        &full_policy("  installation_timeout_minutes = 120\n  user_account_type = \"administrator\"\n")
+            .replace("Entra join, user-driven", "Entra join, user-driven, v2"),
+    )
+    .expect("write");
+    ws.apply().await.expect("update description");
+    let log = graph_requests(&emu).await;
+    assert_eq!((count(&log, "PATCH", &id), count(&log, "PUT", &id)), (1, 1));
+    let p = policies(&emu).await.pop().unwrap();
+    assert_eq!(p["description"], "Entra join, user-driven, v2");
 
     // A portal-style change of the timeout shows as drift and is fixed by apply.
     let mut settings = p["settings"].clone();
@@ -155,19 +179,25 @@ async fn lifecycle_update_drift_import_destroy() {
     emu.control_send(
         Method::PATCH,
         &format!("/_emulator/objects/configurationPolicies/{id}"),
-        Some(json!({"settings": settings})),
+        // Also unbind the device group and remove the assignment, as an admin could.
+        Some(json!({"settings": settings, "enrollmentTimeDeviceMembershipTargets": [], "assignments": []})),
     )
     .await
     .expect("portal change");
     let (empty, out) = ws.plan_is_empty().await.expect("plan");
     assert!(!empty, "drift was not detected");
-    assert!(
-        out.stdout.contains("installation_timeout_minutes"),
-        "plan does not name the drift:\n{}",
-        out.stdout
-    );
+    for attribute in ["installation_timeout_minutes", "device_group_id", "assigned_group_ids"] {
+        assert!(
+            out.stdout.contains(attribute),
+            "plan does not name the drift of {attribute}:\n{}",
+            out.stdout
+        );
+    }
     ws.apply().await.expect("apply fixes drift");
-    assert_eq!(setting(&policies(&emu).await.pop().unwrap(), TIMEOUT_SETTING)["value"], 120);
+    let p = policies(&emu).await.pop().unwrap();
+    assert_eq!(setting(&p, TIMEOUT_SETTING)["value"], 120);
+    assert_eq!(p["enrollmentTimeDeviceMembershipTargets"], json!([DEVICE_GROUP]));
+    assert_eq!(p["assignments"][0]["target"]["groupId"], USER_GROUP);
 
     // Import into a fresh state gives an empty plan.
     let fresh = Workspace::new(&emu).expect("workspace");
@@ -179,10 +209,12 @@ async fn lifecycle_update_drift_import_destroy() {
                 full_policy(
                     "  installation_timeout_minutes = 120\n  user_account_type = \"administrator\"\n"
                 )
+                .replace("Entra join, user-driven", "Entra join, user-driven, v2")
             ),
         )
         .expect("write");
-    fresh.apply().await.expect("import apply");
+    let out = fresh.apply().await.expect("import apply");
+    assert!(out.stdout.contains("1 imported, 0 added, 0 changed, 0 destroyed"), "{}", out.stdout);
     let (empty, out) = fresh.plan_is_empty().await.expect("plan after import");
     assert!(empty, "plan after import not empty:\n{}", out.stdout);
     fresh.must(&["state", "rm", ADDR]).await.expect("state rm");

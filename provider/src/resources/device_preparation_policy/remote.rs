@@ -26,7 +26,9 @@ use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 
 /// Collection path of settings-catalog policies (beta only).
 pub const POLICIES: &str = "/deviceManagement/configurationPolicies";
+/// Least-privileged application permission for reads.
 pub const READ_PERMISSION: &str = "DeviceManagementConfiguration.Read.All";
+/// Application permission for every write (policy, binding, assignment).
 pub const WRITE_PERMISSION: &str = "DeviceManagementConfiguration.ReadWrite.All";
 const APPS_READ_PERMISSION: &str = "DeviceManagementApps.Read.All";
 const GROUP_READ_PERMISSION: &str = "GroupMember.Read.All";
@@ -35,6 +37,8 @@ pub const DELEGATED_ROLE: &str = "Intune Administrator";
 /// How often a binding refused with `securityGroupNotFound` is retried (Entra → Intune lag).
 const BIND_ATTEMPTS: u32 = 6;
 const BIND_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// Waits between lookups for a policy whose create went unanswered.
+const LOOKUP_DELAYS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(2), Duration::ZERO];
 
 /// What Graph holds for one policy, in the resource's terms.
 #[derive(Debug)]
@@ -47,6 +51,7 @@ pub struct Remote {
     pub warnings: Diagnostics,
 }
 
+/// The error context of a policy call.
 pub fn op(action: &str, write: bool) -> Op<'_> {
     Op {
         action,
@@ -192,13 +197,17 @@ pub async fn create(
         Err(e) if e.is_ambiguous() || e.kind == ErrorKind::Timeout => {
             // The call's own deadline may be spent: give the lookup a short one of its own.
             let lookup = CallCx::new(cx.cancel.clone(), Some(Instant::now() + Duration::from_secs(60)));
-            match find_by_name(&lookup, data, name, template, &started).await {
-                Ok(Some(found)) => {
+            // A policy created a moment ago may not be listed yet: look a few times.
+            for delay in LOOKUP_DELAYS {
+                if let Ok(Some(found)) = find_by_name(&lookup, data, name, template, &started).await {
                     tracing::info!(id = %found.id, "adopted the policy created by an unanswered POST");
-                    Ok(found)
+                    return Ok(found);
                 }
-                _ => Err(graph_diagnostic(op(&action, true), &e)),
+                if lookup.sleep(delay).await.is_err() {
+                    break;
+                }
             }
+            Err(graph_diagnostic(op(&action, true), &e))
         }
         Err(e) => Err(graph_diagnostic(op(&action, true), &e)),
     }
@@ -262,6 +271,7 @@ pub async fn patch(ctx: &Ctx, data: &ProviderData, id: &str, body: &Json) -> Res
     result.map_err(|e| graph_diagnostic(op("Updating the device preparation policy", true), &e))
 }
 
+/// Delete the policy; already gone counts as done.
 pub async fn delete(ctx: &Ctx, data: &ProviderData, id: &str) -> Result<(), Diagnostic> {
     let cx = call_cx(ctx);
     match data.graph.delete(&cx, Api::Beta, &policy_path(id)).await {

@@ -123,13 +123,13 @@ fn state_from(remote: &Remote, carried: &Value) -> Value {
         .set("custom_error_message", s.custom_error_message.as_str())
         .set("allow_skip", s.allow_skip)
         .set("allow_diagnostics", s.allow_diagnostics)
-        .set("allowed_app_ids", Value::string_set(s.allowed_app_ids.iter().map(|i| i.to_ascii_lowercase())))
+        .set("allowed_app_ids", id_set_value(&s.allowed_app_ids, carried.attr("allowed_app_ids")))
+        .set("allowed_script_ids", id_set_value(&s.allowed_script_ids, carried.attr("allowed_script_ids")))
+        .set("device_group_id", id_value(remote.device_group_id.as_deref(), carried.attr("device_group_id")))
         .set(
-            "allowed_script_ids",
-            Value::string_set(s.allowed_script_ids.iter().map(|i| i.to_ascii_lowercase())),
+            "assigned_group_ids",
+            id_set_value(&remote.assigned_group_ids, carried.attr("assigned_group_ids")),
         )
-        .set("device_group_id", remote.device_group_id.as_deref().map(Value::from).unwrap_or(Value::Null))
-        .set("assigned_group_ids", Value::string_set(remote.assigned_group_ids.iter().cloned()))
         .set("role_scope_tag_ids", Value::string_set(scope_tags))
         .set("created_date_time", opt_str(info.created_date_time.as_deref()))
         .set("last_modified_date_time", opt_str(info.last_modified_date_time.as_deref()))
@@ -141,6 +141,59 @@ fn state_from(remote: &Remote, carried: &Value) -> Value {
         .set("timeouts", carried.attr("timeouts").cloned().unwrap_or(Value::Null))
         .build()
 }
+
+/// Graph ids compare case-insensitively: keep the spelling of `carried` (the configuration's,
+/// via the prior state) for an id Graph returns in another case, so that is not a change.
+fn spelled<'a>(id: &'a str, carried: Option<&'a Value>) -> &'a str {
+    let known = carried
+        .and_then(Value::elements)
+        .unwrap_or_default()
+        .iter()
+        .chain(carried.filter(|v| v.as_str().is_some()));
+    known.filter_map(Value::as_str).find(|c| c.eq_ignore_ascii_case(id)).unwrap_or(id)
+}
+
+fn id_set_value(ids: &[String], carried: Option<&Value>) -> Value {
+    Value::string_set(ids.iter().map(|i| spelled(i, carried).to_owned()))
+}
+
+fn id_value(id: Option<&str>, carried: Option<&Value>) -> Value {
+    id.map(|i| Value::from(spelled(i, carried))).unwrap_or(Value::Null)
+}
+
+/// After successful writes: the configured values as planned (what was just written; a read
+/// straight after a write may still be served by a stale replica), the computed ones from the
+/// read-back.
+fn settle(read_back: Value, planned: &Value) -> Value {
+    let mut state = read_back;
+    for name in CONFIGURED {
+        if let Some(v) = planned.attr(name).filter(|v| v.is_fully_known()) {
+            state.set_attr(name, v.clone());
+        }
+    }
+    let assigned =
+        planned.attr("assigned_group_ids").and_then(Value::elements).is_some_and(|e| !e.is_empty());
+    state.set_attr("is_assigned", assigned);
+    state
+}
+
+/// Attributes the configuration sets (everything but `id`, the read-only ones and `timeouts`).
+const CONFIGURED: [&str; 14] = [
+    "name",
+    "description",
+    "deployment_mode",
+    "join_type",
+    "user_account_type",
+    "installation_timeout_minutes",
+    "custom_error_message",
+    "allow_skip",
+    "allow_diagnostics",
+    "allowed_app_ids",
+    "allowed_script_ids",
+    "device_group_id",
+    "assigned_group_ids",
+    "role_scope_tag_ids",
+];
 
 fn opt_str(s: Option<&str>) -> Value {
     s.map(Value::from).unwrap_or(Value::Null)
@@ -176,7 +229,9 @@ async fn finish(
     match remote::read_after_write(ctx, data, id).await {
         Ok(remote) => {
             diags.extend(remote.warnings.clone());
-            StateResult { state: Some(state_from(&remote, planned)), private: Vec::new(), diagnostics: diags }
+            let read_back = state_from(&remote, planned);
+            let state = if diags.has_error() { read_back } else { settle(read_back, planned) };
+            StateResult { state: Some(state), private: Vec::new(), diagnostics: diags }
         }
         Err(d) => {
             diags.push(d);
@@ -692,6 +747,31 @@ mod tests {
         assert_eq!(a.settings_key(), b.settings_key());
         b.settings.installation_timeout_minutes = 90;
         assert_ne!(a.settings_key(), b.settings_key());
+    }
+
+    #[test]
+    fn ids_keep_the_configured_spelling_and_settle_trusts_the_write() {
+        let mut r = remote();
+        r.device_group_id = Some("c1000000-0000-4000-8000-0000000000d1".into());
+        let carried = Value::object()
+            .set("allowed_app_ids", Value::string_set(["C3000000-0000-4000-8000-000000000001"]))
+            .set("device_group_id", "C1000000-0000-4000-8000-0000000000D1")
+            .build();
+        let state = state_from(&r, &carried);
+        assert_eq!(
+            state.get_string_set("allowed_app_ids").unwrap(),
+            ["C3000000-0000-4000-8000-000000000001"]
+        );
+        assert_eq!(state.get_str("device_group_id"), Some("C1000000-0000-4000-8000-0000000000D1"));
+        // A stale read-back (no device group yet, nothing assigned) after a successful write.
+        let mut stale = remote();
+        stale.assigned_group_ids.clear();
+        stale.info.is_assigned = Some(false);
+        let planned = state_from(&r, &carried);
+        let settled = settle(state_from(&stale, &Value::Null), &planned);
+        assert_eq!(settled.get_str("device_group_id"), Some("C1000000-0000-4000-8000-0000000000D1"));
+        assert_eq!(settled.get_bool("is_assigned"), Some(true));
+        assert_eq!(settled.get_str("created_date_time"), Some("2026-01-01T00:00:00Z"));
     }
 
     #[test]
