@@ -411,3 +411,19 @@ async fn invalid_input_fails_at_plan_with_nothing_written() {
     ws.destroy().await.unwrap();
     emu.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_write_permission_is_named() {
+    let emu = emulator(&["--roles", "DeviceManagementServiceConfig.Read.All"]).await;
+    let ws = workspace(&emu);
+    ws.write("main.tf", &format!("{PROVIDER_HEADER}{}", single("one", "0123456789", None))).unwrap();
+    let out = ws.terraform(&["apply", "-auto-approve", "-input=false"]).await.unwrap();
+    assert!(!out.success());
+    assert!(
+        flat(&out.combined()).contains("DeviceManagementServiceConfig.ReadWrite.All"),
+        "{}",
+        out.combined()
+    );
+    assert!(emu.objects(COLLECTION).await.unwrap().is_empty());
+    emu.stop().await;
+}

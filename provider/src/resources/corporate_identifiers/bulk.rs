@@ -329,7 +329,7 @@ impl Resource<ProviderData> for CorporateIdentifiers {
                 .default_value(DEFAULT_MAX_DELETIONS)
                 .description(
                     "A plan that would delete more existing Windows corporate identifiers than this fails, so a \
-                     truncated or wrong CSV cannot silently turn devices personal. Default: `100`. Does not apply \
+                     truncated or wrong CSV cannot silently turn devices personal. Does not apply \
                      to `terraform destroy`.",
                 )
                 .validator(int_between(0, 1_000_000_000)),
