@@ -129,6 +129,13 @@ fn find_app(req: &GraphRequest, id: &str) -> GraphResult<Record> {
     req.find(MOBILE_APPS, APP_KIND, &id)
 }
 
+/// For writes: 404 while the app is not visible, else its latest version (a write must build on
+/// every earlier write, not on what a lagging replica shows).
+fn app_for_write(req: &GraphRequest, id: &str) -> GraphResult<Record> {
+    let visible = find_app(req, id)?;
+    Ok(req.state.store().get_latest(MOBILE_APPS, visible.id()).unwrap_or(visible))
+}
+
 /// Intune's answer to a malformed key segment.
 pub fn intune_guid(id: &str) -> GraphResult<String> {
     guid(id).map_err(|_| {
@@ -212,7 +219,7 @@ enum Use {
 async fn create_assignment(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
     let body = req.json_body(&body)?;
-    let app = find_app(&req, &id)?;
+    let app = app_for_write(&req, &id)?;
     let new = check_assignment(req.version, app_type(&app), &body, None, Use::Create)?;
     let mut items = stored_assignments(&app);
     if let Some(clash) = items.iter().find(|a| same_group(a, &new)) {
@@ -234,7 +241,7 @@ async fn update_assignment(
 ) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
     let body = req.json_body(&body)?;
-    let app = find_app(&req, &id)?;
+    let app = app_for_write(&req, &id)?;
     let mut items = stored_assignments(&app);
     let i = position(&items, &aid).ok_or_else(|| req.not_found(ASSIGNMENT_KIND, &aid))?;
     let updated = check_assignment(req.version, app_type(&app), &body, Some(&items[i]), Use::Update)?;
@@ -254,7 +261,7 @@ async fn delete_assignment(
     Path((id, aid)): Path<(String, String)>,
 ) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
-    let app = find_app(&req, &id)?;
+    let app = app_for_write(&req, &id)?;
     let mut items = stored_assignments(&app);
     let i = position(&items, &aid).ok_or_else(|| req.not_found(ASSIGNMENT_KIND, &aid))?;
     items.remove(i);
@@ -265,7 +272,7 @@ async fn delete_assignment(
 async fn assign(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
     let body = req.json_body(&body)?;
-    let app = find_app(&req, &id)?;
+    let app = app_for_write(&req, &id)?;
     if let Some(k) = body.keys().find(|k| *k != "mobileAppAssignments") {
         return Err(unknown_parameter(k, "assign"));
     }

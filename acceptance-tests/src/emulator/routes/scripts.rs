@@ -233,7 +233,8 @@ async fn assign(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> Graph
             "The parameter '{k}' in the request payload is not a valid parameter for the operation 'assign'."
         )));
     }
-    let record = find(&req, &id)?;
+    let visible = find(&req, &id)?;
+    let record = req.state.store().get_latest(DEVICE_MANAGEMENT_SCRIPTS, visible.id()).unwrap_or(visible);
     let current = stored_assignments(&record);
     let keep_id = |given: Option<&Value>| -> String {
         given
