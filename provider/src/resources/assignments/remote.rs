@@ -164,3 +164,20 @@ pub async fn wait_for(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_stamp_is_recent_and_survives_other_private_keys() {
+        assert!(!recently_written(&[]));
+        let other = crate::framework::private::set(&[], "other", Json::from("kept"));
+        let stamped = stamp_written(&other);
+        assert!(recently_written(&stamped));
+        assert_eq!(crate::framework::private::get(&stamped, "other"), Some(Json::from("kept")));
+        let old =
+            crate::framework::private::set(&[], WRITTEN_AT, Json::from(unix_now() - RECENT_WRITE_SECS - 1));
+        assert!(!recently_written(&old));
+    }
+}
