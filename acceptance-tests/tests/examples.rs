@@ -118,3 +118,17 @@ fn ws_env(ws: &Workspace) -> Vec<(String, String)> {
         ("CHECKPOINT_DISABLE".into(), "1".into()),
     ]
 }
+
+/// The module's own `terraform test` files, run offline against the emulator.
+#[tokio::test(flavor = "multi_thread")]
+async fn module_terraform_test() {
+    let emu = Emulator::start(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), &[]).await.expect("emulator");
+    let ws = Workspace::new(&emu).expect("workspace");
+    let module = examples_root().join("modules/autopilot-device-preparation");
+    // The module is the root module of `terraform test`.
+    copy_dir(&module, ws.path());
+    copy_dir(&module.join("tests"), &ws.path().join("tests"));
+    let out = ws.terraform(&["test"]).await.expect("terraform test runs");
+    emu.stop().await;
+    assert!(out.success(), "terraform test failed:\n{}", out.combined());
+}

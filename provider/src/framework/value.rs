@@ -223,11 +223,7 @@ impl Value {
     /// Order-insensitive equality for sets (recursively), ordinary equality otherwise.
     pub fn semantically_equal(&self, other: &Value) -> bool {
         match (self, other) {
-            (Value::Set(a), Value::Set(b)) => {
-                a.len() == b.len()
-                    && a.iter().all(|x| b.iter().any(|y| x.semantically_equal(y)))
-                    && b.iter().all(|y| a.iter().any(|x| x.semantically_equal(y)))
-            }
+            (Value::Set(a), Value::Set(b)) => a.len() == b.len() && covers(a, b) && covers(b, a),
             (Value::List(a), Value::List(b)) | (Value::Tuple(a), Value::Tuple(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.semantically_equal(y))
             }
@@ -237,6 +233,63 @@ impl Value {
             (Value::Number(a), Value::Number(b)) => number_eq(a, b),
             (Value::Dynamic(ta, a), Value::Dynamic(tb, b)) => ta == tb && a.semantically_equal(b),
             _ => self == other,
+        }
+    }
+}
+
+/// True when every element of `items` has a semantically equal element in `pool`. Elements
+/// are bucketed by [`Value::semantic_hash`] first, so large sets (thousands of objects)
+/// compare in linear rather than quadratic time.
+fn covers(items: &[Value], pool: &[Value]) -> bool {
+    if items.len() <= 8 {
+        return items.iter().all(|x| pool.iter().any(|y| x.semantically_equal(y)));
+    }
+    let mut buckets: std::collections::HashMap<u64, Vec<&Value>> = std::collections::HashMap::new();
+    for y in pool {
+        buckets.entry(y.semantic_hash()).or_default().push(y);
+    }
+    items
+        .iter()
+        .all(|x| buckets.get(&x.semantic_hash()).is_some_and(|ys| ys.iter().any(|y| x.semantically_equal(y))))
+}
+
+impl Value {
+    /// A hash consistent with [`Value::semantically_equal`]: semantically equal values hash
+    /// alike (set elements combine order-independently; numbers, whose equality spans
+    /// representations, all hash alike).
+    pub fn semantic_hash(&self) -> u64 {
+        use std::hash::Hasher;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.hash_into(&mut h);
+        h.finish()
+    }
+
+    fn hash_into(&self, h: &mut impl std::hash::Hasher) {
+        use std::hash::Hash;
+        match self {
+            Value::Null => 0u8.hash(h),
+            Value::Unknown(_) => 1u8.hash(h),
+            Value::Bool(b) => (2u8, b).hash(h),
+            Value::Number(_) => 3u8.hash(h),
+            Value::String(s) => (4u8, s).hash(h),
+            Value::List(items) | Value::Tuple(items) => {
+                (5u8, items.len()).hash(h);
+                for item in items {
+                    item.hash_into(h);
+                }
+            }
+            Value::Set(items) => {
+                let combined = items.iter().fold(0u64, |acc, item| acc.wrapping_add(item.semantic_hash()));
+                (6u8, items.len(), combined).hash(h);
+            }
+            Value::Map(m) | Value::Object(m) => {
+                (7u8, m.len()).hash(h);
+                for (k, v) in m {
+                    k.hash(h);
+                    v.hash_into(h);
+                }
+            }
+            Value::Dynamic(_, inner) => inner.hash_into(h),
         }
     }
 }
@@ -473,6 +526,28 @@ impl From<Number> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_sets_compare_by_content_not_order() {
+        let element = |i: i64, n: Number| {
+            Value::Object(BTreeMap::from([
+                ("name".to_owned(), Value::String(format!("row{i}"))),
+                ("n".to_owned(), Value::Number(n)),
+                ("tags".to_owned(), Value::Set(vec![Value::from("a"), Value::from(i % 3 == 0)])),
+            ]))
+        };
+        let a: Vec<Value> = (0..2000).map(|i| element(i, Number::Int(i))).collect();
+        // Same content in reverse order, numbers in another representation.
+        let b: Vec<Value> = (0..2000).rev().map(|i| element(i, Number::Float(i as f64))).collect();
+        assert!(Value::Set(a.clone()).semantically_equal(&Value::Set(b.clone())));
+        let mut c = b.clone();
+        c[0] = element(5000, Number::Int(1));
+        assert!(!Value::Set(a.clone()).semantically_equal(&Value::Set(c)));
+        assert!(!Value::Set(a[..1999].to_vec()).semantically_equal(&Value::Set(b[..1999].to_vec())));
+        for (x, y) in a.iter().zip(b.iter().rev()) {
+            assert_eq!(x.semantic_hash(), y.semantic_hash());
+        }
+    }
 
     fn sample() -> Value {
         Value::object()

@@ -17,6 +17,7 @@ pub mod device_preparation_policy;
 pub mod directory;
 pub mod errors;
 pub mod functions;
+pub mod groups;
 pub mod powershell_script;
 pub mod provider_config;
 
@@ -54,22 +55,29 @@ impl Provider for AutopilotProvider {
         let settings =
             provider_config::ProviderSettings::from_config(req.config, &provider_config::Env::process())?;
         // Cheap: no token request and no connection until the first Graph call.
-        let graph = GraphClient::new(settings.graph.clone()).map_err(|e| {
+        let tuning = provider_config::graph_tuning(&provider_config::Env::process())?;
+        let graph = GraphClient::with_tuning(settings.graph.clone(), tuning).map_err(|e| {
             Diagnostics::from(Diagnostic::error("Configuring the Microsoft Graph client", e.to_string()))
         })?;
         Ok(ProviderData { settings, graph })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        let mut v: Vec<Arc<dyn Resource<ProviderData>>> =
-            vec![Arc::new(device_join_settings::DeviceJoinSettings)];
+        let mut v: Vec<Arc<dyn Resource<ProviderData>>> = vec![
+            Arc::new(device_join_settings::DeviceJoinSettings),
+            Arc::new(device_preparation_policy::DevicePreparationPolicy),
+            Arc::new(corporate_identifiers::bulk::CorporateIdentifiers),
+            Arc::new(corporate_identifiers::single::CorporateIdentifier),
+        ];
         v.extend(assignments::resources());
+        v.extend(groups::resources());
         v
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
         let mut v: Vec<Arc<dyn DataSource<ProviderData>>> = vec![Arc::new(client_config::ClientConfig)];
         v.extend(assignments::data_sources());
+        v.extend(groups::data_sources());
         v
     }
 

@@ -32,6 +32,30 @@ impl Env {
     }
 }
 
+/// Environment variable overriding the client-side pacing of Intune writes (writes per 20 s;
+/// `0` turns pacing off; default 90). Meant for the bundled Graph emulator and load tests:
+/// against a real tenant Intune enforces its own limit (100 per 20 s per app) regardless.
+pub const INTUNE_WRITE_LIMIT_ENV: &str = "AUTOPILOT_INTUNE_WRITE_LIMIT";
+
+/// Graph client tuning from the environment (see [`INTUNE_WRITE_LIMIT_ENV`]).
+pub fn graph_tuning(env: &Env) -> Result<crate::graph::Tuning, Diagnostics> {
+    let mut tuning = crate::graph::Tuning::default();
+    if let Some(raw) = env.get(INTUNE_WRITE_LIMIT_ENV) {
+        match raw.trim().parse::<u32>() {
+            Ok(n) => tuning.rate_limit.intune_writes = n,
+            Err(_) => {
+                let mut diags = Diagnostics::new();
+                diags.error(
+                    "Invalid number in environment",
+                    format!("{INTUNE_WRITE_LIMIT_ENV} must be a whole number of writes per 20 seconds, got {raw:?}."),
+                );
+                return Err(diags);
+            }
+        }
+    }
+    Ok(tuning)
+}
+
 /// One configurable setting: attribute name, environment variables (first set wins),
 /// sensitivity and documentation. Kept as one table so schema, docs and lookup agree.
 struct Setting {

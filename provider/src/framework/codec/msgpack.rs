@@ -654,12 +654,18 @@ impl Encoder {
 }
 
 /// Sets hold each known value once; unknown elements stay distinct, as in cty.
+/// Known elements are bucketed by `semantic_hash`, so large sets decode in linear time.
 fn dedup_set(items: &[Value]) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    let mut known: std::collections::HashMap<u64, Vec<usize>> = std::collections::HashMap::new();
     for item in items {
-        let duplicate =
-            item.is_fully_known() && out.iter().any(|o| o.is_fully_known() && o.semantically_equal(item));
-        if !duplicate {
+        if !item.is_fully_known() {
+            out.push(item.clone());
+            continue;
+        }
+        let bucket = known.entry(item.semantic_hash()).or_default();
+        if !bucket.iter().any(|&i| out[i].semantically_equal(item)) {
+            bucket.push(out.len());
             out.push(item.clone());
         }
     }

@@ -1,10 +1,14 @@
 //! Windows corporate identifiers (Intune `importedDeviceIdentities`, beta): the shared
 //! model and rules, the authoritative-set diff and the Graph bodies. Used by the
-//! `parse_corporate_identifiers` function and (later) by `autopilot_corporate_identifier`
-//! and `autopilot_corporate_identifiers`.
+//! `parse_corporate_identifiers` function and by the resources `autopilot_corporate_identifier`
+//! (one row) and `autopilot_corporate_identifiers` (the authoritative set, [`bulk`]).
 
+pub mod bulk;
+pub mod calls;
 pub mod diff;
 pub mod identity;
+pub mod single;
+pub mod state;
 pub mod value;
 pub mod wire;
 

@@ -142,18 +142,33 @@ fn set_value(ids: &[String]) -> Value {
     Value::Set(ids.iter().map(|s| Value::String(s.clone())).collect())
 }
 
-/// Users/groups of a scope: the list when selected, null otherwise.
-fn selected_lists(m: &Membership) -> (Value, Value) {
+/// Users/groups of a scope: the list when selected, null otherwise. An empty list stays null
+/// when the configuration (or prior state) has it null, so `allowed_groups = [...]` without
+/// `allowed_users` does not read back as `allowed_users = []`.
+fn selected_lists(m: &Membership, carried: &Value, users_attr: &str, groups_attr: &str) -> (Value, Value) {
+    let list = |ids: &[String], attr: &str| {
+        if ids.is_empty() && carried.attr(attr).is_none_or(Value::is_null) {
+            Value::Null
+        } else {
+            set_value(ids)
+        }
+    };
     match m {
-        Membership::Selected { users, groups } => (set_value(users), set_value(groups)),
+        Membership::Selected { users, groups } => (list(users, users_attr), list(groups, groups_attr)),
         _ => (Value::Null, Value::Null),
     }
 }
 
 /// Build the state from the tenant's settings, carrying the provider-only attributes over.
 fn state_from(settings: &JoinSettings, carried: &Value) -> Value {
-    let (users, groups) = selected_lists(&settings.allowed_to_join);
-    let (admin_users, admin_groups) = selected_lists(&settings.registering_users_are_local_admins);
+    let (users, groups) =
+        selected_lists(&settings.allowed_to_join, carried, "allowed_users", "allowed_groups");
+    let (admin_users, admin_groups) = selected_lists(
+        &settings.registering_users_are_local_admins,
+        carried,
+        "local_admin_users",
+        "local_admin_groups",
+    );
     let mut m = BTreeMap::new();
     m.insert("id".to_owned(), Value::from(SINGLETON_ID));
     m.insert("allowed_to_join".to_owned(), Value::from(settings.allowed_to_join.name()));

@@ -11,7 +11,9 @@
 //! | read | `GET …/{id}`, `GET …/{id}/settings?$expand=settingDefinitions` (all pages) | [`policy::PolicyInfo::from_graph`], [`model::PolicySettings::from_graph_settings_for`] |
 //! | device group | `POST …/{id}/setEnrollmentTimeDeviceMembershipTarget` / `retrieve…` / `clear…` | [`membership`] |
 //! | user groups | `POST …/{id}/assign` (replace-all), `GET …/{id}/assignments` | [`assignments`] |
+//! | app types | `GET /beta/deviceAppManagement/mobileApps/{id}?$select=id` per allowed app | [`app_type::from_mobile_app`] |
 //! | plan checks | — | [`validate::validate`] |
+//! | id table check (live test) | `GET /beta/deviceManagement/configurationSettings/{id}` | [`catalog::check_definition`] |
 //!
 //! The opaque setting ids live in one table, [`catalog`], with their evidence.
 //!
@@ -41,4 +43,8 @@ pub mod catalog;
 pub mod membership;
 pub mod model;
 pub mod policy;
+pub mod remote;
+mod resource;
 pub mod validate;
+
+pub use resource::DevicePreparationPolicy;
