@@ -353,3 +353,59 @@ async fn invalid_input_fails_at_plan_on_the_attribute() {
     assert!(assignments(&emu, "mobileApps", WINGET_APP).await.is_empty());
     emu.stop().await;
 }
+
+/// Throttling, lost responses (committed writes whose answer never arrives), one-item pages and
+/// replication lag at once: one apply still converges, nothing is duplicated, the foreign
+/// assignment survives.
+#[tokio::test(flavor = "multi_thread")]
+async fn converges_under_faults() {
+    let emu = Emulator::start(
+        env!("CARGO_BIN_EXE_graph-emulator").as_ref(),
+        &[
+            "--throttle-percent",
+            "10",
+            "--lost-response-percent",
+            "15",
+            "--consistency-lag-ms",
+            "1000",
+            "--page-size",
+            "1",
+            "--seed",
+            "7",
+        ],
+    )
+    .await
+    .expect("emulator starts");
+    seed_group(&emu, DEVICE_GROUP, "DPP devices").await;
+    seed_group(&emu, OTHER_GROUP, "Pilot devices").await;
+    let foreign = json!({
+        "@odata.type": "#microsoft.graph.mobileAppAssignment", "id": format!("{OTHER_GROUP}_0_0"),
+        "intent": "available", "source": "direct", "sourceId": null,
+        "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": OTHER_GROUP,
+                   "deviceAndAppManagementAssignmentFilterId": null,
+                   "deviceAndAppManagementAssignmentFilterType": "none"},
+        "settings": null
+    });
+    set_assignments(&emu, "mobileApps", WIN32_APP, vec![foreign.clone()]).await;
+
+    let ws = Workspace::new(&emu).expect("workspace");
+    ws.write("main.tf", &config("hide_all", true, "")).expect("write");
+    apply(&ws).await;
+    assert_eq!(
+        group_ids(&assignments(&emu, "mobileApps", WIN32_APP).await),
+        vec![DEVICE_GROUP.to_owned(), OTHER_GROUP.to_owned()]
+    );
+    assert_eq!(assignments(&emu, "mobileApps", WINGET_APP).await.len(), 1);
+    let scripts = emu.objects("deviceManagementScripts").await.unwrap();
+    let ours: Vec<&Value> =
+        scripts.iter().filter(|s| s["displayName"] == "Set time zone (terraform)").collect();
+    assert_eq!(ours.len(), 1, "the script was created more than once");
+    assert_eq!(ours[0]["assignments"].as_array().map(Vec::len), Some(1));
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(empty, "plan after a faulty apply not empty:\n{}", out.stdout);
+
+    ws.destroy().await.expect("destroy");
+    assert_eq!(assignments(&emu, "mobileApps", WIN32_APP).await, vec![foreign]);
+    assert!(assignments(&emu, "mobileApps", WINGET_APP).await.is_empty());
+    emu.stop().await;
+}

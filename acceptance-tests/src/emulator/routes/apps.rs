@@ -129,6 +129,13 @@ fn find_app(req: &GraphRequest, id: &str) -> GraphResult<Record> {
     req.find(MOBILE_APPS, APP_KIND, &id)
 }
 
+/// For writes: 404 while the app is not visible, else its latest version (a write must build on
+/// every earlier write, not on what a lagging replica shows).
+fn app_for_write(req: &GraphRequest, id: &str) -> GraphResult<Record> {
+    let visible = find_app(req, id)?;
+    Ok(req.state.store().get_latest(MOBILE_APPS, visible.id()).unwrap_or(visible))
+}
+
 /// Intune's answer to a malformed key segment.
 pub fn intune_guid(id: &str) -> GraphResult<String> {
     guid(id).map_err(|_| {
@@ -212,7 +219,7 @@ enum Use {
 async fn create_assignment(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
     let body = req.json_body(&body)?;
-    let app = find_app(&req, &id)?;
+    let app = app_for_write(&req, &id)?;
     let new = check_assignment(req.version, app_type(&app), &body, None, Use::Create)?;
     let mut items = stored_assignments(&app);
     if let Some(clash) = items.iter().find(|a| same_group(a, &new)) {
@@ -234,7 +241,7 @@ async fn update_assignment(
 ) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
     let body = req.json_body(&body)?;
-    let app = find_app(&req, &id)?;
+    let app = app_for_write(&req, &id)?;
     let mut items = stored_assignments(&app);
     let i = position(&items, &aid).ok_or_else(|| req.not_found(ASSIGNMENT_KIND, &aid))?;
     let updated = check_assignment(req.version, app_type(&app), &body, Some(&items[i]), Use::Update)?;
@@ -254,7 +261,7 @@ async fn delete_assignment(
     Path((id, aid)): Path<(String, String)>,
 ) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
-    let app = find_app(&req, &id)?;
+    let app = app_for_write(&req, &id)?;
     let mut items = stored_assignments(&app);
     let i = position(&items, &aid).ok_or_else(|| req.not_found(ASSIGNMENT_KIND, &aid))?;
     items.remove(i);
@@ -265,7 +272,7 @@ async fn delete_assignment(
 async fn assign(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
     let body = req.json_body(&body)?;
-    let app = find_app(&req, &id)?;
+    let app = app_for_write(&req, &id)?;
     if let Some(k) = body.keys().find(|k| *k != "mobileAppAssignments") {
         return Err(unknown_parameter(k, "assign"));
     }
@@ -804,5 +811,72 @@ mod tests {
         assert_eq!(new["id"], old["id"]);
         assert_eq!(new["settings"]["notifications"], "showReboot");
         assert_eq!(new["target"], old["target"]);
+    }
+}
+
+#[cfg(test)]
+mod router_tests {
+    use axum::http::{Method, StatusCode};
+    use serde_json::json;
+
+    use crate::emulator::fixtures::{WIN32_APP_ID, WINGET_APP_ID};
+    use crate::emulator::routes::scripts::tests::{router, send};
+
+    const GROUP: &str = "c1000000-0000-4000-8000-0000000000aa";
+
+    #[tokio::test]
+    async fn assignments_one_at_a_time_and_replace_all() {
+        let (app, _) = router(&["DeviceManagementApps.ReadWrite.All"]);
+        let win32 = format!("/beta/deviceAppManagement/mobileApps/{WIN32_APP_ID}");
+        let target = json!({"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": GROUP});
+        let body = json!({"@odata.type": "#microsoft.graph.mobileAppAssignment", "intent": "required", "target": target,
+                          "settings": {"@odata.type": "#microsoft.graph.win32LobAppAssignmentSettings"}});
+        let (status, created) =
+            send(&app, Method::POST, &format!("{win32}/assignments"), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["id"], format!("{GROUP}_1_0"));
+        let (status, _) = send(&app, Method::POST, &format!("{win32}/assignments"), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "one assignment per group");
+        let (_, app_body) = send(&app, Method::GET, &win32, None).await;
+        assert_eq!(app_body["isAssigned"], true);
+        assert!(app_body.get("assignments").is_none());
+
+        // Win32 settings on a WinGet app, and filters on v1.0, are refused.
+        let winget = format!("/beta/deviceAppManagement/mobileApps/{WINGET_APP_ID}/assignments");
+        assert_eq!(send(&app, Method::POST, &winget, Some(body.clone())).await.0, StatusCode::BAD_REQUEST);
+        let mut filtered = body.clone();
+        filtered["target"]["deviceAndAppManagementAssignmentFilterType"] = json!("none");
+        let v1 = format!("/v1.0/deviceAppManagement/mobileApps/{WIN32_APP_ID}/assignments");
+        assert_eq!(send(&app, Method::POST, &v1, Some(filtered)).await.0, StatusCode::BAD_REQUEST);
+        let (status, list) = send(&app, Method::GET, &v1, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(list["value"][0]["target"].get("deviceAndAppManagementAssignmentFilterType").is_none());
+
+        let one = format!("{win32}/assignments/{GROUP}_1_0");
+        let patch = json!({"settings": {"@odata.type": "#microsoft.graph.win32LobAppAssignmentSettings", "notifications": "hideAll"}});
+        let (status, patched) = send(&app, Method::PATCH, &one, Some(patch)).await;
+        assert_eq!(
+            (status, patched["settings"]["notifications"].clone()),
+            (StatusCode::OK, json!("hideAll"))
+        );
+
+        let (status, _) =
+            send(&app, Method::POST, &format!("{win32}/assign"), Some(json!({"mobileAppAssignments": []})))
+                .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(send(&app, Method::GET, &one, None).await.0, StatusCode::NOT_FOUND);
+        let (_, app_body) = send(&app, Method::GET, &win32, None).await;
+        assert_eq!(app_body["isAssigned"], false);
+        let bad = "/beta/deviceAppManagement/mobileApps/not-a-guid/assignments";
+        assert_eq!(send(&app, Method::GET, bad, None).await.0, StatusCode::BAD_REQUEST);
+
+        let (reader, _) = router(&["DeviceManagementApps.Read.All"]);
+        let (status, _) = send(&reader, Method::POST, &format!("{win32}/assignments"), Some(body)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, list) =
+            send(&reader, Method::GET, "/beta/deviceAppManagement/mobileApps?$filter=displayName%20eq%20'Microsoft%20Visual%20Studio%20Code'", None)
+                .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list["value"].as_array().map(Vec::len), Some(1));
     }
 }

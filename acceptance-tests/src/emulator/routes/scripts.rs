@@ -233,7 +233,8 @@ async fn assign(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> Graph
             "The parameter '{k}' in the request payload is not a valid parameter for the operation 'assign'."
         )));
     }
-    let record = find(&req, &id)?;
+    let visible = find(&req, &id)?;
+    let record = req.state.store().get_latest(DEVICE_MANAGEMENT_SCRIPTS, visible.id()).unwrap_or(visible);
     let current = stored_assignments(&record);
     let keep_id = |given: Option<&Value>| -> String {
         given
@@ -290,4 +291,104 @@ fn assignment(id: String, target: Map<String, Value>) -> Map<String, Value> {
     out.insert("id".into(), json!(id));
     out.insert("target".into(), Value::Object(target));
     out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Method, Request, StatusCode, header};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::emulator::auth::{Caller, Grant};
+    use crate::emulator::state::{AppState, EmulatorConfig};
+
+    /// The whole Graph router, and a token holding `roles`.
+    pub(crate) fn router(roles: &[&str]) -> (Router, AppState) {
+        let state = AppState::new(EmulatorConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let caller = Caller { client_id: "c".into(), roles: roles.iter().map(|r| (*r).to_owned()).collect() };
+        let expires = state.clock().now() + std::time::Duration::from_secs(600);
+        state.store_grant("t".into(), Grant { caller, expires });
+        (crate::emulator::routes::graph_router(state.clone()), state)
+    }
+
+    pub(crate) async fn send(
+        app: &Router,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let builder = Request::builder().method(method).uri(uri).header(header::AUTHORIZATION, "Bearer t");
+        let request = match body {
+            Some(b) => {
+                builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string()))
+            }
+            None => builder.body(Body::empty()),
+        }
+        .unwrap_or_default();
+        let response = app.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    const GROUP: &str = "c1000000-0000-4000-8000-0000000000aa";
+    const OTHER: &str = "c1000000-0000-4000-8000-0000000000bb";
+
+    #[tokio::test]
+    async fn scripts_content_only_by_id_and_assign_replaces_all() {
+        let (app, _) = router(&["DeviceManagementConfiguration.ReadWrite.All"]);
+        let base = "/beta/deviceManagement/deviceManagementScripts";
+        let body = json!({"@odata.type": "#microsoft.graph.deviceManagementScript", "displayName": "x",
+                          "fileName": "x.ps1", "scriptContent": "V3JpdGUtT3V0cHV0IDE=", "runAsAccount": "system"});
+        let (status, created) = send(&app, Method::POST, base, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(created["scriptContent"], "V3JpdGUtT3V0cHV0IDE=");
+        let (_, list) = send(&app, Method::GET, base, None).await;
+        let listed = list["value"].as_array().cloned().unwrap_or_default();
+        assert!(listed.iter().any(|s| s["id"] == id.as_str()));
+        assert!(listed.iter().all(|s| s.get("scriptContent").is_none()), "content leaked into the list");
+        let (_, one) = send(&app, Method::GET, &format!("{base}/{id}"), None).await;
+        assert_eq!(one["scriptContent"], "V3JpdGUtT3V0cHV0IDE=");
+
+        let mut bad = body.clone();
+        bad["scriptContent"] = json!("not base64!");
+        assert_eq!(send(&app, Method::POST, base, Some(bad)).await.0, StatusCode::BAD_REQUEST);
+        bad = body.clone();
+        bad["runAsAccount"] = json!("admin");
+        assert_eq!(send(&app, Method::POST, base, Some(bad)).await.0, StatusCode::BAD_REQUEST);
+        let v1 = "/v1.0/deviceManagement/deviceManagementScripts";
+        assert_eq!(send(&app, Method::GET, v1, None).await.0, StatusCode::BAD_REQUEST, "beta only");
+
+        let target = |g: &str| json!({"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": g});
+        let assign = |items: Value| json!({"deviceManagementScriptAssignments": items});
+        let uri = format!("{base}/{id}/assign");
+        let first = assign(
+            json!([{"@odata.type": "#microsoft.graph.deviceManagementScriptAssignment", "target": target(GROUP)}]),
+        );
+        assert_eq!(send(&app, Method::POST, &uri, Some(first)).await.0, StatusCode::NO_CONTENT);
+        let (_, list) = send(&app, Method::GET, &format!("{base}/{id}/assignments"), None).await;
+        let kept_id = list["value"][0]["id"].clone();
+        assert_eq!(list["value"][0]["target"]["groupId"], GROUP);
+        // An echoed id is kept, a new entry gets a new one, and what is left out is gone.
+        let second = assign(json!([{"id": kept_id, "target": target(GROUP)}, {"target": target(OTHER)}]));
+        assert_eq!(send(&app, Method::POST, &uri, Some(second)).await.0, StatusCode::NO_CONTENT);
+        let (_, list) = send(&app, Method::GET, &format!("{base}/{id}/assignments"), None).await;
+        assert_eq!(list["value"].as_array().map(Vec::len), Some(2));
+        assert_eq!(list["value"][0]["id"], kept_id);
+        let third = assign(json!([{"target": target(OTHER)}]));
+        assert_eq!(send(&app, Method::POST, &uri, Some(third)).await.0, StatusCode::NO_CONTENT);
+        let (_, list) = send(&app, Method::GET, &format!("{base}/{id}/assignments"), None).await;
+        assert_eq!(list["value"].as_array().map(Vec::len), Some(1));
+        let unknown =
+            json!({"deviceManagementScriptAssignments": [{"target": target(GROUP), "intent": "x"}]});
+        assert_eq!(send(&app, Method::POST, &uri, Some(unknown)).await.0, StatusCode::BAD_REQUEST);
+        let (_, one) = send(&app, Method::GET, &format!("{base}/{id}"), None).await;
+        assert!(one.get("assignments").is_none(), "assignments are not a property");
+
+        let (reader, _) = router(&["DeviceManagementConfiguration.Read.All"]);
+        assert_eq!(send(&reader, Method::POST, base, Some(body)).await.0, StatusCode::FORBIDDEN);
+    }
 }

@@ -29,7 +29,7 @@ use super::app_model::{
     winget_attribute, winget_from,
 };
 use super::lookup::{MobileAppInfo, parse_import_id};
-use super::remote::{PARENT_LOCKS, Parent, list};
+use super::remote::{PARENT_LOCKS, Parent, list, recently_written, stamp_written, wait_for};
 use super::script_resource::target_config;
 use super::settings::AppSettings;
 use super::target::ApiVersion;
@@ -174,6 +174,19 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
             },
             Err(e) => fail(Diagnostic::error(action, e.to_string())),
         },
+        // The POST may have been applied (lost answer): look for it before reporting failure, so
+        // the assignment is not left behind outside the state.
+        Err(e) if e.is_ambiguous() => match wait_for(ctx, data, &parent, None, &key).await {
+            Ok(Some(found)) => match ReadAppAssignment::from_graph(&found) {
+                Ok(read) if read.intent == wanted.intent => StateResult {
+                    state: Some(state_from(&read, app_id, &app.app_type, planned)),
+                    diagnostics: diags,
+                    ..Default::default()
+                },
+                _ => fail(graph_diagnostic(op(action, true), &e)),
+            },
+            _ => fail(graph_diagnostic(op(action, true), &e)),
+        },
         Err(e) => fail(graph_diagnostic(op(action, true), &e)),
     }
 }
@@ -197,13 +210,23 @@ async fn patch_and_read(
     }
     let patched: Result<Json, Error> =
         data.graph.patch_json(&call_cx(ctx), Api::Beta, &parent.assignment_path(assignment_id), &body).await;
-    if let Err(e) = patched {
-        return fail(graph_diagnostic(op(action, true), &e));
+    match patched {
+        // Intune answers 200 with the assignment: trust it rather than a list that a lagging
+        // replica may answer with the old settings.
+        Ok(answer) => match ReadAppAssignment::from_graph(&answer) {
+            Ok(read) => StateResult {
+                state: Some(state_from(&read, app_id, app_type, planned)),
+                ..Default::default()
+            },
+            Err(_) => read_one(ctx, data, parent, Some(assignment_id), app_id, app_type, planned, true).await,
+        },
+        Err(e) => fail(graph_diagnostic(op(action, true), &e)),
     }
-    read_one(ctx, data, parent, Some(assignment_id), app_id, app_type, planned).await
 }
 
-/// List the app's assignments and build state from ours (by id, then by target).
+/// List the app's assignments and build state from ours (by id, then by target). `recent`: this
+/// resource wrote the assignment moments ago, so a miss is polled for before it counts as gone.
+#[allow(clippy::too_many_arguments)]
 async fn read_one(
     ctx: &Ctx,
     data: &ProviderData,
@@ -212,6 +235,7 @@ async fn read_one(
     app_id: &str,
     app_type: &str,
     carried: &Value,
+    recent: bool,
 ) -> StateResult {
     let action = "Reading an app assignment";
     let items = match list(ctx, data, parent).await {
@@ -236,8 +260,22 @@ async fn read_one(
                 .position(|e| e.get("id").and_then(Json::as_str).is_some_and(|x| x.eq_ignore_ascii_case(id)))
         }),
     };
-    let Some(i) = index else { return StateResult::default() };
-    match ReadAppAssignment::from_graph(&items[i]) {
+    let entry = match (index, target_from(carried)) {
+        (Some(i), _) => items[i].clone(),
+        (None, Some(t)) if recent => match wait_for(ctx, data, parent, id, &t.key()).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return StateResult::default(),
+            Err(e) => {
+                return StateResult {
+                    state: Some(carried.clone()),
+                    diagnostics: graph_diagnostic(op(action, false), &e).into(),
+                    ..Default::default()
+                };
+            }
+        },
+        (None, _) => return StateResult::default(),
+    };
+    match ReadAppAssignment::from_graph(&entry) {
         Ok(read) => {
             StateResult { state: Some(state_from(&read, app_id, app_type, carried)), ..Default::default() }
         }
@@ -360,7 +398,9 @@ impl Resource<ProviderData> for AppAssignmentResource {
     async fn create(&self, ctx: &Ctx, data: &ProviderData, req: CreateRequest<'_>) -> StateResult {
         let app_id = req.planned.get_str("app_id").unwrap_or_default().to_owned();
         let _guard = PARENT_LOCKS.lock(&Parent::App(app_id.clone()).lock_key()).await;
-        create_locked(ctx, data, &app_id, req.planned).await
+        let mut r = create_locked(ctx, data, &app_id, req.planned).await;
+        r.private = stamp_written(&r.private);
+        r
     }
 
     async fn read(&self, ctx: &Ctx, data: &ProviderData, req: ReadRequest<'_>) -> StateResult {
@@ -381,8 +421,10 @@ impl Resource<ProviderData> for AppAssignmentResource {
             },
         };
         let parent = Parent::App(app_id.clone());
+        let recent = recently_written(req.private);
         let mut r =
-            read_one(ctx, data, &parent, req.current.get_str("id"), &app_id, &app_type, req.current).await;
+            read_one(ctx, data, &parent, req.current.get_str("id"), &app_id, &app_type, req.current, recent)
+                .await;
         r.private = req.private.to_vec();
         r
     }
@@ -420,7 +462,9 @@ impl Resource<ProviderData> for AppAssignmentResource {
                 ));
             }
         };
-        patch_and_read(ctx, data, &parent, &id, &body, &app_id, &app_type, req.planned).await
+        let mut r = patch_and_read(ctx, data, &parent, &id, &body, &app_id, &app_type, req.planned).await;
+        r.private = stamp_written(req.planned_private);
+        r
     }
 
     async fn delete(&self, ctx: &Ctx, data: &ProviderData, req: DeleteRequest<'_>) -> Diagnostics {
@@ -436,11 +480,19 @@ impl Resource<ProviderData> for AppAssignmentResource {
             Ok(None) => return Diagnostics::new(),
             Err(e) => return graph_diagnostic(op(action, false), &e).into(),
         };
-        let id = match find_owned(&items, req.prior.get_str("id"), &target.key()) {
-            Found::ById(i) | Found::ByTarget(i) => {
-                items[i].get("id").and_then(Json::as_str).unwrap_or_default()
+        let found = match find_owned(&items, req.prior.get_str("id"), &target.key()) {
+            Found::ById(i) | Found::ByTarget(i) => Some(items[i].clone()),
+            // Written moments ago: make sure a lagging replica is not hiding it.
+            Found::Missing if recently_written(req.private) => {
+                match wait_for(ctx, data, &parent, req.prior.get_str("id"), &target.key()).await {
+                    Ok(found) => found,
+                    Err(e) => return graph_diagnostic(op(action, false), &e).into(),
+                }
             }
-            Found::Missing => return Diagnostics::new(),
+            Found::Missing => None,
+        };
+        let Some(id) = found.as_ref().and_then(|f| f.get("id")).and_then(Json::as_str) else {
+            return Diagnostics::new();
         };
         match data.graph.delete(&call_cx(ctx), Api::Beta, &parent.assignment_path(id)).await {
             Ok(()) => Diagnostics::new(),

@@ -11,8 +11,10 @@ use serde_json::Value as Json;
 
 use crate::framework::resource::Ctx;
 use crate::graph::client::{Api, GraphRequest};
+use crate::graph::consistency::retry_not_found_with;
 use crate::graph::error::Error;
 use crate::graph::odata::path_segment;
+use crate::graph::retry::RetryPolicy;
 use crate::graph::{CallCx, Method};
 use crate::resources::ProviderData;
 use crate::resources::errors::call_cx;
@@ -80,6 +82,52 @@ pub async fn list(ctx: &Ctx, data: &ProviderData, parent: &Parent) -> Result<Opt
     }
 }
 
+/// Private-state key: when this resource last wrote its assignment (Unix seconds).
+const WRITTEN_AT: &str = "written_at";
+/// For this long after a write, an assignment missing from a list is taken for replication lag
+/// (polled for, see [`wait_for`]) rather than for a deletion.
+const RECENT_WRITE_SECS: u64 = 120;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// `private` with the write time set to now.
+pub fn stamp_written(private: &[u8]) -> Vec<u8> {
+    crate::framework::private::set(private, WRITTEN_AT, Json::from(unix_now()))
+}
+
+/// Whether the private state records a write within [`RECENT_WRITE_SECS`].
+pub fn recently_written(private: &[u8]) -> bool {
+    crate::framework::private::get(private, WRITTEN_AT)
+        .and_then(|v| v.as_u64())
+        .is_some_and(|t| unix_now().saturating_sub(t) < RECENT_WRITE_SECS)
+}
+
+/// How long a write path waits for a parent that is not visible yet (a script created moments
+/// ago in the same apply: Intune answers 404 until the write has replicated).
+const PARENT_VISIBILITY: RetryPolicy =
+    RetryPolicy { max_attempts: 8, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(10) };
+
+/// [`list`] for a write: a 404 is retried with back-off for a bounded time (about 45 s, within
+/// the operation's deadline) before the parent is reported missing.
+pub async fn list_for_write(
+    ctx: &Ctx,
+    data: &ProviderData,
+    parent: &Parent,
+) -> Result<Option<Vec<Json>>, Error> {
+    let cx = call_cx(ctx);
+    let path = format!("{}/assignments", parent.path());
+    let listed =
+        retry_not_found_with(&cx, &PARENT_VISIBILITY, || data.graph.list_all::<Json>(&cx, Api::Beta, &path))
+            .await;
+    match listed {
+        Ok(items) => Ok(Some(items)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// `POST …/assign` with a body from [`super::merge::merge`]. Replace-all is idempotent, so a
 /// dropped connection may be retried.
 pub async fn assign(ctx: &Ctx, data: &ProviderData, parent: &Parent, body: &Json) -> Result<(), Error> {
@@ -115,4 +163,21 @@ pub async fn wait_for(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_stamp_is_recent_and_survives_other_private_keys() {
+        assert!(!recently_written(&[]));
+        let other = crate::framework::private::set(&[], "other", Json::from("kept"));
+        let stamped = stamp_written(&other);
+        assert!(recently_written(&stamped));
+        assert_eq!(crate::framework::private::get(&stamped, "other"), Some(Json::from("kept")));
+        let old =
+            crate::framework::private::set(&[], WRITTEN_AT, Json::from(unix_now() - RECENT_WRITE_SECS - 1));
+        assert!(!recently_written(&old));
+    }
 }

@@ -25,7 +25,9 @@ use crate::resources::powershell_script::resource::{cfg_str, findings_to_diagnos
 
 use super::lookup::parse_import_id;
 use super::merge::{Change, OnTaken, Owned, merge};
-use super::remote::{PARENT_LOCKS, Parent, assign, list, wait_for};
+use super::remote::{
+    PARENT_LOCKS, Parent, assign, list, list_for_write, recently_written, stamp_written, wait_for,
+};
 use super::target::{Target, TargetKey, TargetKind};
 use super::validate::{Cfg, ScriptAssignmentConfig, TargetConfig, validate_script_assignment};
 use super::wire::{Found, ReadScriptAssignment, ScriptAssignment, entry_id, find_owned};
@@ -110,7 +112,7 @@ async fn create_locked(
         Parent::Script(id) | Parent::App(id) => id.as_str(),
     };
     let key = target.key();
-    let current = list(ctx, data, parent)
+    let current = list_for_write(ctx, data, parent)
         .await
         .map_err(|e| graph_diagnostic(op(action, false), &e))?
         .ok_or_else(|| missing_script(action, script_id))?;
@@ -223,6 +225,7 @@ impl Resource<ProviderData> for ScriptAssignmentResource {
         match create_locked(ctx, data, &parent, &target).await {
             Ok(id) => StateResult {
                 state: Some(state(&id, &script_id, &target, req.planned)),
+                private: stamp_written(req.planned_private),
                 ..Default::default()
             },
             Err(d) => fail(d),
@@ -244,10 +247,20 @@ impl Resource<ProviderData> for ScriptAssignmentResource {
             Err(e) => return keep(graph_diagnostic(op(action, false), &e)),
         };
         let key = target_from(req.current).map(|t| t.key());
-        let Some(i) = find(&items, req.current.get_str("id"), key.as_ref()) else {
-            return StateResult::default();
+        let id = req.current.get_str("id");
+        let entry = match (find(&items, id, key.as_ref()), &key) {
+            (Some(i), _) => items[i].clone(),
+            // Written moments ago: a lagging replica may not list it yet.
+            (None, Some(key)) if recently_written(req.private) => {
+                match wait_for(ctx, data, &parent, id, key).await {
+                    Ok(Some(found)) => found,
+                    Ok(None) => return StateResult::default(),
+                    Err(e) => return keep(graph_diagnostic(op(action, false), &e)),
+                }
+            }
+            (None, _) => return StateResult::default(),
         };
-        match ReadScriptAssignment::from_graph(&items[i]) {
+        match ReadScriptAssignment::from_graph(&entry) {
             Ok(read) => StateResult {
                 state: Some(state(&read.id, &script_id, &read.target, req.current)),
                 private: req.private.to_vec(),
@@ -273,11 +286,23 @@ impl Resource<ProviderData> for ScriptAssignmentResource {
         let key = target.key();
         let parent = Parent::Script(script_id);
         let _guard = PARENT_LOCKS.lock(&parent.lock_key()).await;
-        let current = match list(ctx, data, &parent).await {
+        let mut current = match list(ctx, data, &parent).await {
             Ok(Some(items)) => items,
             Ok(None) => return Diagnostics::new(),
             Err(e) => return graph_diagnostic(op(action, false), &e).into(),
         };
+        if find(&current, req.prior.get_str("id"), Some(&key)).is_none() && recently_written(req.private) {
+            // Written moments ago: wait until a replica lists it, then merge from that list.
+            match wait_for(ctx, data, &parent, req.prior.get_str("id"), &key).await {
+                Ok(Some(_)) => match list(ctx, data, &parent).await {
+                    Ok(Some(items)) => current = items,
+                    Ok(None) => return Diagnostics::new(),
+                    Err(e) => return graph_diagnostic(op(action, false), &e).into(),
+                },
+                Ok(None) => return Diagnostics::new(),
+                Err(e) => return graph_diagnostic(op(action, false), &e).into(),
+            }
+        }
         let owned = Owned { id: req.prior.get_str("id"), key: &key };
         let merged = match merge(parent.collection(), &current, Some(owned), &Change::Remove, OnTaken::Refuse)
         {

@@ -118,14 +118,40 @@ pub async fn get_script(ctx: &Ctx, data: &ProviderData, id: &str) -> Result<Opti
     }
 }
 
+/// How often, and how far apart, to look for a script whose create answer was lost: Intune may
+/// list it only once the write has replicated.
+const FIND_CREATED_TRIES: u32 = 10;
+const FIND_CREATED_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// After a create whose answer was lost: the one script with the same name, file name and
-/// content, if exactly one exists.
+/// content, polling a bounded time while none is listed yet.
 async fn find_created(
     ctx: &Ctx,
     data: &ProviderData,
     spec: &ScriptSpec,
 ) -> Result<Option<ReadScript>, Error> {
     let cx = call_cx(ctx);
+    for attempt in 0..FIND_CREATED_TRIES {
+        if attempt > 0 {
+            if cx.would_exceed(FIND_CREATED_INTERVAL) {
+                break;
+            }
+            cx.sleep(FIND_CREATED_INTERVAL).await?;
+        }
+        if let Some(found) = find_created_once(&cx, data, spec).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// One look: `Some` only when exactly one script matches.
+async fn find_created_once(
+    cx: &crate::graph::CallCx,
+    data: &ProviderData,
+    spec: &ScriptSpec,
+) -> Result<Option<ReadScript>, Error> {
+    let cx = cx.clone();
     let all: Vec<Json> = data.graph.list_all(&cx, Api::Beta, SCRIPTS_PATH).await?;
     let mut matches = Vec::new();
     for item in all {
