@@ -97,3 +97,39 @@ async fn bad_provider_settings_point_at_the_attribute_and_send_nothing() {
     assert!(emu.requests().await.expect("log").is_empty(), "nothing may be sent with a bad configuration");
     emu.stop().await;
 }
+
+/// `terraform init` installs the provider from a `filesystem_mirror` (the layout
+/// `scripts/release` writes), with no registry and no dev_overrides, and it then works.
+#[tokio::test(flavor = "multi_thread")]
+async fn installs_from_a_filesystem_mirror() {
+    let emu = emulator(&[]).await;
+    seed_own_service_principal(&emu).await;
+    let mut ws = Workspace::new(&emu).expect("workspace");
+    let binary =
+        acceptance_tests::harness::provider_dir().expect("provider").join("terraform-provider-autopilot");
+    let version = env!("CARGO_PKG_VERSION");
+    let mirror = ws.path().join("mirror");
+    let dir = mirror.join(format!("registry.terraform.io/autopilot/autopilot/{version}/linux_amd64"));
+    std::fs::create_dir_all(&dir).expect("mirror dir");
+    std::fs::copy(&binary, dir.join(format!("terraform-provider-autopilot_v{version}")))
+        .expect("copy provider");
+    let rc = ws.path().join("mirror.tfrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"autopilot/autopilot\"]\n  }}\n}}\n",
+            mirror.display()
+        ),
+    )
+    .expect("cli config");
+    ws.set_env("TF_CLI_CONFIG_FILE", &rc.display().to_string());
+    ws.write("main.tf", &format!("{PROVIDER_HEADER}{CONFIG}")).expect("write");
+    let init = ws.must(&["init", "-input=false"]).await.expect("init from the mirror");
+    assert!(
+        init.stdout.contains("Installed autopilot/autopilot"),
+        "init did not install it:\n{}",
+        init.stdout
+    );
+    ws.apply().await.expect("apply with the installed provider");
+    emu.stop().await;
+}
