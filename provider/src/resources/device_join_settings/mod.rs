@@ -26,6 +26,7 @@ use crate::framework::{AttributePath, Diagnostic, Diagnostics, Schema, Type, Val
 use crate::graph::client::Api;
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
+use crate::resources::groups::identity::PROVISIONING_CLIENT_APP_ID;
 
 use policy::{Echo, JoinSettings, Membership};
 
@@ -424,6 +425,40 @@ impl Resource<ProviderData> for DeviceJoinSettings {
                 return;
             }
         };
+        // Microsoft's steps: the groups allowed to join must hold users. A group owned by the
+        // Intune Provisioning Client is a device preparation *device* group: warn.
+        let new_groups: Vec<(&str, String)> = checks
+            .iter()
+            .filter(|(_, kind, _)| *kind == "group")
+            .flat_map(|(attr, _, ids)| {
+                ids.iter()
+                    .filter(|id| found.get(*id).is_some_and(|k| k == "group"))
+                    .map(|id| (*attr, id.clone()))
+            })
+            .collect();
+        let cx = call_cx(ctx);
+        let owner_reads = new_groups.iter().map(|(_, id)| {
+            let path = format!("/groups/{}/owners?$select=id,appId", crate::graph::odata::path_segment(id));
+            let cx = &cx;
+            async move { data.graph.get_json_coalesced::<Json>(cx, Api::V1, &path).await }
+        });
+        for ((attr, id), owners) in new_groups.iter().zip(futures::future::join_all(owner_reads).await) {
+            let is_device_group = owners.ok().is_some_and(|o| {
+                o["value"].as_array().is_some_and(|list| {
+                    list.iter().any(|owner| owner["appId"].as_str() == Some(PROVISIONING_CLIENT_APP_ID))
+                })
+            });
+            if is_device_group && *attr == "allowed_groups" {
+                resp.diagnostics.attribute_warning(
+                    AttributePath::new(*attr).set_element(Value::from(id.as_str())),
+                    "Group of devices allowed to join",
+                    format!(
+                        "Group {id} is owned by the Intune Provisioning Client, so it is a device preparation device group. \
+                         Users allowed to join devices must be in a group of users (Microsoft's device preparation steps)."
+                    ),
+                );
+            }
+        }
         for (attr, kind, ids) in checks {
             for id in ids {
                 match found.get(&id) {
