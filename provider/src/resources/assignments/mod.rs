@@ -31,6 +31,10 @@
 //!   known implementation uses `/assign`; so: list (`GET …/deviceManagementScripts/{id}/assignments`,
 //!   all pages) → [`merge::merge`] → `POST …/assign`, all under [`lock::KeyedLocks`] keyed by script id.
 //!   Writers outside this process (portal, other tools) can still race the read → assign window.
+//! * replication lag (graph-reference §0): a write path waits a bounded time for a parent that is
+//!   not visible yet ([`remote::list_for_write`]); for two minutes after its own write a resource
+//!   takes a missing assignment for lag and polls ([`remote::wait_for`]) before reading it as
+//!   deleted or skipping the delete ([`remote::stamp_written`] in private state).
 
 use std::sync::Arc;
 

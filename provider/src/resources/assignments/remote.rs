@@ -97,7 +97,7 @@ pub fn stamp_written(private: &[u8]) -> Vec<u8> {
     crate::framework::private::set(private, WRITTEN_AT, Json::from(unix_now()))
 }
 
-/// Whether the private state records a write within [`RECENT_WRITE_SECS`].
+/// Whether the private state records a write within the last two minutes.
 pub fn recently_written(private: &[u8]) -> bool {
     crate::framework::private::get(private, WRITTEN_AT)
         .and_then(|v| v.as_u64())
