@@ -109,3 +109,103 @@ output "byname" {{ value = data.autopilot_group.by_name.id }}
     println!("{}", out.combined());
     assert!(out.success());
 }
+
+/// 25 members (two bind chunks) under 20% throttling and 3 s consistency lag: converges, the
+/// device group is owned by the provisioning client in its create request, a member removed
+/// and a group deleted out of band are both repaired, and destroy leaves no group behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_members_under_faults_with_drift_and_out_of_band_delete() {
+    let emu = Emulator::start(
+        env!("CARGO_BIN_EXE_graph-emulator").as_ref(),
+        &["--consistency-lag-ms", "3000", "--throttle-percent", "20", "--seed", "11"],
+    )
+    .await
+    .expect("emulator starts");
+    let users: Vec<String> = (0..25).map(|i| format!("b3000000-0000-4000-8000-{i:012}")).collect();
+    for (i, id) in users.iter().enumerate() {
+        emu.control_send(
+            reqwest::Method::POST,
+            "/_emulator/objects/users",
+            Some(serde_json::json!({"id": id, "displayName": format!("User {i}"),
+                "userPrincipalName": format!("user{i}@contoso.onmicrosoft.com"), "accountEnabled": true})),
+        )
+        .await
+        .expect("seed user");
+    }
+    let ws = Workspace::new(&emu).expect("workspace");
+    let members = users.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
+    ws.write(
+        "main.tf",
+        &format!(
+            r#"{PROVIDER_HEADER}
+resource "autopilot_device_group" "devices" {{
+  display_name = "DPP devices"
+}}
+resource "autopilot_group" "users" {{
+  display_name = "DPP users"
+  members      = [{members}]
+}}
+"#
+        ),
+    )
+    .expect("write");
+    ws.apply().await.expect("apply under faults");
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(empty, "plan after apply not empty:\n{}", out.stdout);
+
+    let log = emu.requests().await.expect("log");
+    let create = log
+        .iter()
+        .find(|r| {
+            r["method"] == "POST"
+                && r["path"].as_str().is_some_and(|p| p.ends_with("/groups"))
+                && r["body"]["displayName"] == "DPP devices"
+                && r["status"] == 201
+        })
+        .expect("device group create request");
+    let binds = create["body"]["owners@odata.bind"].to_string();
+    assert!(binds.contains(SP), "the provisioning client is not bound in the create request: {binds}");
+
+    let users_group = ws.resource_values("autopilot_group.users").await.unwrap().unwrap();
+    let group_id = users_group["id"].as_str().unwrap().to_owned();
+    let stored = emu.objects("groups").await.unwrap();
+    let group = stored.iter().find(|g| g["id"] == group_id.as_str()).expect("user group stored");
+    assert_eq!(group["members"].as_array().map(Vec::len), Some(25));
+
+    // A member removed in the portal: the plan shows it and apply puts it back.
+    let mut changed = group.clone();
+    changed["members"] = serde_json::json!(users[1..].to_vec());
+    emu.control_send(reqwest::Method::PATCH, &format!("/_emulator/objects/groups/{group_id}"), Some(changed))
+        .await
+        .expect("portal change");
+    let (empty, _) = ws.plan_is_empty().await.expect("plan");
+    assert!(!empty, "a removed member was not detected");
+    ws.apply().await.expect("repair");
+
+    // The device group deleted out of band: the next plan re-creates it.
+    let dg = ws.resource_values("autopilot_device_group.devices").await.unwrap().unwrap();
+    let dg_id = dg["id"].as_str().unwrap().to_owned();
+    emu.control_send(reqwest::Method::DELETE, &format!("/_emulator/objects/groups/{dg_id}"), None)
+        .await
+        .expect("delete");
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(
+        !empty && out.stdout.contains("will be created"),
+        "deleted group not planned for re-creation:\n{}",
+        out.stdout
+    );
+    ws.apply().await.expect("re-create");
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(empty, "plan after re-create not empty:\n{}", out.stdout);
+
+    ws.destroy().await.expect("destroy");
+    let left: Vec<_> = emu
+        .objects("groups")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|g| g["displayName"].as_str().is_some_and(|n| n.starts_with("DPP")))
+        .collect();
+    assert!(left.is_empty(), "groups left after destroy: {left:?}");
+    emu.stop().await;
+}
