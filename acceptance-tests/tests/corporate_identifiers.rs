@@ -242,6 +242,23 @@ async fn bulk_partial_failure_records_exactly_what_exists() {
     assert_eq!((after.0, after.1), (before.0, json!("Desk 5")));
     let (empty, out) = ws.plan_is_empty().await.unwrap();
     assert!(empty, "{}", out.stdout);
+
+    // Import with the id "all" into a fresh state: the same CSV plans nothing.
+    let fresh = workspace(&emu);
+    fresh
+        .write(
+            "main.tf",
+            &format!("{PROVIDER_HEADER}{BULK_CONFIG}import {{\n  to = autopilot_corporate_identifiers.all\n  id = \"all\"\n}}\n"),
+        )
+        .unwrap();
+    fresh
+        .write("devices.csv", "HP,EliteBook 840,OK1\nHP,EliteBook 840,FAIL1\nHP,EliteBook 840,OK2,Desk 5\nHP,EliteBook 840,FAIL2\n")
+        .unwrap();
+    let out = fresh.apply().await.expect("import all");
+    assert!(out.stdout.contains("1 imported, 0 added, 0 changed, 0 destroyed"), "{}", out.stdout);
+    let (empty, out) = fresh.plan_is_empty().await.unwrap();
+    assert!(empty, "{}", out.stdout);
+    fresh.must(&["state", "rm", "autopilot_corporate_identifiers.all"]).await.unwrap();
     ws.destroy().await.expect("destroy");
     assert_eq!(stored_identifiers(&emu).await, ["356938035643809"]);
     emu.stop().await;
