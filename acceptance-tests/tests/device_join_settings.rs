@@ -194,3 +194,43 @@ async fn invalid_input_fails_at_plan_on_the_attribute() {
     assert!(graph_requests(&emu).await.is_empty(), "invalid configurations must not reach Graph");
     emu.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_time_lookups_name_missing_ids_and_warn_about_device_groups() {
+    let emu = emulator(&[]).await;
+    let device_group = "c1000000-0000-4000-8000-0000000000dd";
+    emu.control_send(
+        reqwest::Method::POST,
+        "/_emulator/objects/groups",
+        Some(json!({"id": device_group, "displayName": "DPP devices", "mailNickname": "dpp-devices",
+                    "mailEnabled": false, "securityEnabled": true, "groupTypes": [],
+                    "owners": ["a1e5b8f0-1d2c-4c3b-9a4e-000000000001"]})),
+    )
+    .await
+    .expect("seed device group");
+    let ws = Workspace::new(&emu).expect("workspace");
+
+    ws.write(
+        "main.tf",
+        &config(&format!("  allowed_to_join = \"selected\"\n  allowed_groups = [\"{device_group}\"]")),
+    )
+    .expect("write");
+    let out = ws.terraform(&["plan", "-input=false"]).await.expect("plan runs");
+    assert!(out.success(), "a warning must not fail the plan:\n{}", out.combined());
+    assert!(out.combined().contains("Group of devices allowed to join"), "no warning:\n{}", out.combined());
+
+    let missing = "b2000000-0000-4000-8000-0000000000ff";
+    ws.write(
+        "main.tf",
+        &config(&format!("  allowed_to_join = \"selected\"\n  allowed_users = [\"{missing}\"]")),
+    )
+    .expect("write");
+    let out = ws.terraform(&["plan", "-input=false"]).await.expect("plan runs");
+    assert!(!out.success(), "a missing user must fail the plan");
+    assert!(
+        out.combined().contains(missing) && out.combined().contains("No such user"),
+        "{}",
+        out.combined()
+    );
+    emu.stop().await;
+}

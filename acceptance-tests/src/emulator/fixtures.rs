@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::routes::configuration_policies::CONFIGURATION_POLICIES;
 use super::routes::device_registration::{
     DEVICE_REGISTRATION_POLICY, fixture as device_registration_fixture,
 };
@@ -45,6 +46,7 @@ pub const ALWAYS_LISTED: &[&str] = &[
     DEVICE_MANAGEMENT_SCRIPTS,
     DEVICE_REGISTRATION_POLICY,
     DELETED_ITEMS,
+    CONFIGURATION_POLICIES,
     super::routes::imported_identities::IMPORTED_DEVICE_IDENTITIES,
 ];
 

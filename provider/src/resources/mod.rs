@@ -9,6 +9,7 @@ use crate::framework::resource::{ConfigureRequest, DataSource, Function, Provide
 use crate::framework::{Diagnostic, Diagnostics, Schema};
 use crate::graph::GraphClient;
 
+pub mod assignments;
 pub mod client_config;
 pub mod corporate_identifiers;
 pub mod device_join_settings;
@@ -16,6 +17,8 @@ pub mod device_preparation_policy;
 pub mod directory;
 pub mod errors;
 pub mod functions;
+pub mod groups;
+pub mod powershell_script;
 pub mod provider_config;
 
 /// What `configure` produces and every resource and data source receives.
@@ -60,15 +63,22 @@ impl Provider for AutopilotProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        vec![
+        let mut v: Vec<Arc<dyn Resource<ProviderData>>> = vec![
             Arc::new(device_join_settings::DeviceJoinSettings),
+            Arc::new(device_preparation_policy::DevicePreparationPolicy),
             Arc::new(corporate_identifiers::bulk::CorporateIdentifiers),
             Arc::new(corporate_identifiers::single::CorporateIdentifier),
-        ]
+        ];
+        v.extend(assignments::resources());
+        v.extend(groups::resources());
+        v
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
-        vec![Arc::new(client_config::ClientConfig)]
+        let mut v: Vec<Arc<dyn DataSource<ProviderData>>> = vec![Arc::new(client_config::ClientConfig)];
+        v.extend(assignments::data_sources());
+        v.extend(groups::data_sources());
+        v
     }
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {

@@ -380,7 +380,15 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
                 Err(d) => return Ok(Response::new(read_resource_failed(d, &req))),
             };
         let ctx = self.ctx();
-        let result = r.item.read(&ctx, &data, ReadRequest { current: &current, private: &req.private }).await;
+        // Through the framework: read deadline from `timeouts`, timeouts carried over, no
+        // unknowns let into state.
+        let result = crate::framework::apply::read_resource(
+            r.item.as_ref(),
+            &ctx,
+            &data,
+            ReadRequest { current: &current, private: &req.private },
+        )
+        .await;
         let mut diags = result.diagnostics;
         let private = private_or(result.private, &req.private);
         let new_state = encode_into(&result.state.unwrap_or(Value::Null), &r.ty, &mut diags);

@@ -29,11 +29,14 @@
 //!
 //! Plain collections can use the generic handlers in [`crud`] with one `static Collection`.
 
+pub mod apps;
 pub mod batch;
+pub mod configuration_policies;
 pub mod crud;
 pub mod device_registration;
 pub mod directory;
 pub mod imported_identities;
+pub mod scripts;
 
 use axum::Json;
 use axum::Router;
@@ -118,8 +121,10 @@ fn all_routes(mut routes: GraphRoutes) -> GraphRoutes {
     routes = directory::routes(routes);
     routes = batch::routes(routes);
     routes = device_registration::routes(routes);
+    routes = configuration_policies::routes(routes);
     routes = imported_identities::routes(routes);
-    // Later families, e.g.: routes = apps::routes(routes);
+    routes = apps::routes(routes);
+    routes = scripts::routes(routes);
     routes
 }
 

@@ -26,6 +26,7 @@ use crate::framework::{AttributePath, Diagnostic, Diagnostics, Schema, Type, Val
 use crate::graph::client::Api;
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
+use crate::resources::groups::identity::PROVISIONING_CLIENT_APP_ID;
 
 use policy::{Echo, JoinSettings, Membership};
 
@@ -142,18 +143,33 @@ fn set_value(ids: &[String]) -> Value {
     Value::Set(ids.iter().map(|s| Value::String(s.clone())).collect())
 }
 
-/// Users/groups of a scope: the list when selected, null otherwise.
-fn selected_lists(m: &Membership) -> (Value, Value) {
+/// Users/groups of a scope: the list when selected, null otherwise. An empty list stays null
+/// when the configuration (or prior state) has it null, so `allowed_groups = [...]` without
+/// `allowed_users` does not read back as `allowed_users = []`.
+fn selected_lists(m: &Membership, carried: &Value, users_attr: &str, groups_attr: &str) -> (Value, Value) {
+    let list = |ids: &[String], attr: &str| {
+        if ids.is_empty() && carried.attr(attr).is_none_or(Value::is_null) {
+            Value::Null
+        } else {
+            set_value(ids)
+        }
+    };
     match m {
-        Membership::Selected { users, groups } => (set_value(users), set_value(groups)),
+        Membership::Selected { users, groups } => (list(users, users_attr), list(groups, groups_attr)),
         _ => (Value::Null, Value::Null),
     }
 }
 
 /// Build the state from the tenant's settings, carrying the provider-only attributes over.
 fn state_from(settings: &JoinSettings, carried: &Value) -> Value {
-    let (users, groups) = selected_lists(&settings.allowed_to_join);
-    let (admin_users, admin_groups) = selected_lists(&settings.registering_users_are_local_admins);
+    let (users, groups) =
+        selected_lists(&settings.allowed_to_join, carried, "allowed_users", "allowed_groups");
+    let (admin_users, admin_groups) = selected_lists(
+        &settings.registering_users_are_local_admins,
+        carried,
+        "local_admin_users",
+        "local_admin_groups",
+    );
     let mut m = BTreeMap::new();
     m.insert("id".to_owned(), Value::from(SINGLETON_ID));
     m.insert("allowed_to_join".to_owned(), Value::from(settings.allowed_to_join.name()));
@@ -409,6 +425,40 @@ impl Resource<ProviderData> for DeviceJoinSettings {
                 return;
             }
         };
+        // Microsoft's steps: the groups allowed to join must hold users. A group owned by the
+        // Intune Provisioning Client is a device preparation *device* group: warn.
+        let new_groups: Vec<(&str, String)> = checks
+            .iter()
+            .filter(|(_, kind, _)| *kind == "group")
+            .flat_map(|(attr, _, ids)| {
+                ids.iter()
+                    .filter(|id| found.get(*id).is_some_and(|k| k == "group"))
+                    .map(|id| (*attr, id.clone()))
+            })
+            .collect();
+        let cx = call_cx(ctx);
+        let owner_reads = new_groups.iter().map(|(_, id)| {
+            let path = format!("/groups/{}/owners?$select=id,appId", crate::graph::odata::path_segment(id));
+            let cx = &cx;
+            async move { data.graph.get_json_coalesced::<Json>(cx, Api::V1, &path).await }
+        });
+        for ((attr, id), owners) in new_groups.iter().zip(futures::future::join_all(owner_reads).await) {
+            let is_device_group = owners.ok().is_some_and(|o| {
+                o["value"].as_array().is_some_and(|list| {
+                    list.iter().any(|owner| owner["appId"].as_str() == Some(PROVISIONING_CLIENT_APP_ID))
+                })
+            });
+            if is_device_group && *attr == "allowed_groups" {
+                resp.diagnostics.attribute_warning(
+                    AttributePath::new(*attr).set_element(Value::from(id.as_str())),
+                    "Group of devices allowed to join",
+                    format!(
+                        "Group {id} is owned by the Intune Provisioning Client, so it is a device preparation device group. \
+                         Users allowed to join devices must be in a group of users (Microsoft's device preparation steps)."
+                    ),
+                );
+            }
+        }
         for (attr, kind, ids) in checks {
             for id in ids {
                 match found.get(&id) {

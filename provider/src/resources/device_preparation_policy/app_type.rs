@@ -26,6 +26,7 @@
 //! (`windowsStoreApp`, `microsoftStoreForBusinessApp`: "only Microsoft Store apps that support
 //! WinGet"), web links (`windowsWebApp`, `webApp`), and every non-Windows type.
 
+use serde_json::Value;
 use thiserror::Error;
 
 /// A mobile app type device preparation can install during OOBE.
@@ -115,6 +116,34 @@ impl AppType {
     }
 }
 
+/// Why a mobile app object cannot give an allowed-app entry.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MobileAppError {
+    #[error("the mobile app response is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("allowed app `{app_id}`: {error}")]
+    Type { app_id: String, error: AppTypeError },
+}
+
+/// The id and type of a mobile app read with `GET /beta/deviceAppManagement/mobileApps/{id}?$select=id`
+/// (Graph returns `@odata.type` for the derived app types even with `$select`; Microsoft365DSC
+/// relies on this) or taken from a list page item. Accepts the `{"value": {…}}` wrapper of the
+/// generated doc examples.
+pub fn from_mobile_app(app: &Value) -> Result<(String, AppType), MobileAppError> {
+    let app = match app.get("value") {
+        Some(inner @ Value::Object(_)) => inner,
+        _ => app,
+    };
+    let id = app.get("id").and_then(Value::as_str).ok_or(MobileAppError::Malformed("no `id`"))?;
+    let odata_type = app
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .ok_or(MobileAppError::Malformed("no `@odata.type`"))?;
+    let app_type = AppType::from_odata_type(odata_type)
+        .map_err(|error| MobileAppError::Type { app_id: id.to_owned(), error })?;
+    Ok((id.to_owned(), app_type))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +174,42 @@ mod tests {
             AppType::from_odata_type("#microsoft.graph.iosLobApp"),
             Err(AppTypeError::Unknown { .. })
         ));
+    }
+
+    #[test]
+    fn mobile_app_samples_give_id_and_type() {
+        // mobileAppAssignments/list_mobileApps_types.dt.beta.response.json (DT fixture).
+        let list: Value =
+            serde_json::from_str(include_str!("testdata/list_mobileApps_types.dt.beta.response.json"))
+                .unwrap();
+        let apps: Vec<_> =
+            list["value"].as_array().unwrap().iter().map(|a| from_mobile_app(a).unwrap()).collect();
+        assert_eq!(
+            apps.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
+            [AppType::WinGet, AppType::Win32Lob, AppType::OfficeSuite]
+        );
+        assert_eq!(apps[2].0, "00000000-0000-0000-0000-000000000003");
+        // mobileAppAssignments/get_winGetApp.beta.response.json (doc example, `value` wrapper).
+        let get: Value =
+            serde_json::from_str(include_str!("testdata/get_winGetApp.beta.response.json")).unwrap();
+        assert_eq!(
+            from_mobile_app(&get).unwrap(),
+            ("22032c2e-2c2e-2203-2e2c-03222e2c0322".into(), AppType::WinGet)
+        );
+    }
+
+    #[test]
+    fn refused_mobile_app_names_the_app() {
+        let edge =
+            serde_json::json!({ "id": "e1", "@odata.type": "#microsoft.graph.windowsMicrosoftEdgeApp" });
+        let err = from_mobile_app(&edge).unwrap_err();
+        assert!(
+            matches!(&err, MobileAppError::Type { app_id, error: AppTypeError::Refused { .. } } if app_id == "e1")
+        );
+        assert!(err.to_string().contains("e1"));
+        assert_eq!(
+            from_mobile_app(&serde_json::json!({ "id": "x" })),
+            Err(MobileAppError::Malformed("no `@odata.type`"))
+        );
     }
 }

@@ -21,6 +21,7 @@
 //! **medium** = one capture; **low** = inference. Every medium/low item is an open question that a
 //! live test should settle (see the module docs of `super`).
 
+use serde_json::Value;
 use thiserror::Error;
 
 /// User-driven template ("Device Preparation", family `enrollmentConfiguration`, "Version 1").
@@ -491,6 +492,31 @@ pub fn check_tenant_label(def: &SettingDef, option: &ChoiceOption, label: &str) 
     Ok(())
 }
 
+/// Check a setting definition as the tenant serves it (`GET
+/// /beta/deviceManagement/configurationSettings/{id}`, or an item of a `settingDefinitions`
+/// expansion) against the table: the id and every option id must be known, and no option label
+/// may name the opposite of the table's meaning. Meant for a live acceptance test that settles
+/// the disputed ids before a release.
+pub fn check_definition(definition: &Value) -> Result<(), CatalogError> {
+    let id = definition.get("id").and_then(Value::as_str).ok_or_else(|| CatalogError::NotASettingsList {
+        detail: "a setting definition has no `id`".to_owned(),
+    })?;
+    let def = by_definition_id(id)?;
+    for option in definition.get("options").and_then(Value::as_array).into_iter().flatten() {
+        let item_id = option.get("itemId").and_then(Value::as_str).unwrap_or_default();
+        let known = def.option(item_id).ok_or_else(|| CatalogError::UnknownValue {
+            definition_id: def.definition_id.to_owned(),
+            value: item_id.to_owned(),
+        })?;
+        for key in ["displayName", "name"] {
+            if let Some(label) = option.get(key).and_then(Value::as_str) {
+                check_tenant_label(def, known, label)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What can go wrong translating between the friendly schema and settings-catalog JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CatalogError {
@@ -641,5 +667,32 @@ mod tests {
         ));
         let mode = DEPLOYMENT_MODE.option("enrollment_autopilot_dpp_deploymentmode_0").unwrap();
         assert!(check_tenant_label(&DEPLOYMENT_MODE, mode, "Single user").is_ok());
+    }
+
+    #[test]
+    fn tenant_definitions_are_checked_option_by_option() {
+        // Shape of the Microsoft365DSC mock of the account type definition.
+        let agreeing = serde_json::json!({
+            "@odata.type": "#microsoft.graph.deviceManagementConfigurationChoiceSettingDefinition",
+            "id": "enrollment_autopilot_dpp_accountype",
+            "options": [
+                { "itemId": "enrollment_autopilot_dpp_accountype_0", "name": "Administrator" },
+                { "itemId": "enrollment_autopilot_dpp_accountype_1", "name": "StandardUser", "displayName": "Standard user" } ]
+        });
+        assert_eq!(check_definition(&agreeing), Ok(()));
+        let mut flipped = agreeing.clone();
+        flipped["options"][1]["displayName"] = "Administrator".into();
+        assert!(matches!(
+            check_definition(&flipped),
+            Err(CatalogError::MeaningMismatch { value_id: "enrollment_autopilot_dpp_accountype_1", .. })
+        ));
+        let mut extra = agreeing.clone();
+        extra["options"][1]["itemId"] = "enrollment_autopilot_dpp_accountype_2".into();
+        assert!(matches!(check_definition(&extra), Err(CatalogError::UnknownValue { .. })));
+        let unknown = serde_json::json!({ "id": "enrollment_autopilot_dpp_other", "options": [] });
+        assert!(matches!(check_definition(&unknown), Err(CatalogError::UnknownSetting { .. })));
+        let skip = serde_json::json!({ "id": "enrollment_autopilot_dpp_allowskip", "options": [
+            { "itemId": "enrollment_autopilot_dpp_allowskip_0", "name": "Yes" } ] });
+        assert!(matches!(check_definition(&skip), Err(CatalogError::MeaningMismatch { .. })));
     }
 }

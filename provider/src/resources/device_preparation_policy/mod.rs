@@ -2,7 +2,9 @@
 //! Intune settings-catalog `configurationPolicy` (Graph beta) built from the user-driven or the
 //! automatic (Windows 365) template, plus its device group and user-group assignments.
 //!
-//! This module holds the pure translation logic; the Graph calls come with the resource:
+//! [`DevicePreparationPolicy`] (`resource`) holds the schema, the plan-time checks and the
+//! create → bind → assign sequence; [`remote`] makes the Graph calls; the other modules are
+//! pure translation logic:
 //!
 //! | step | call | built / parsed by |
 //! |---|---|---|
@@ -11,9 +13,23 @@
 //! | read | `GET …/{id}`, `GET …/{id}/settings?$expand=settingDefinitions` (all pages) | [`policy::PolicyInfo::from_graph`], [`model::PolicySettings::from_graph_settings_for`] |
 //! | device group | `POST …/{id}/setEnrollmentTimeDeviceMembershipTarget` / `retrieve…` / `clear…` | [`membership`] |
 //! | user groups | `POST …/{id}/assign` (replace-all), `GET …/{id}/assignments` | [`assignments`] |
+//! | app types | `GET /beta/deviceAppManagement/mobileApps/{id}?$select=id` per allowed app | [`app_type::from_mobile_app`] |
 //! | plan checks | — | [`validate::validate`] |
+//! | id table check (live test) | `GET /beta/deviceManagement/configurationSettings/{id}` | [`catalog::check_definition`] |
 //!
 //! The opaque setting ids live in one table, [`catalog`], with their evidence.
+//!
+//! Rules the resource follows:
+//! - a policy that exists is never dropped from state: a failed bind or assign after the create
+//!   returns the state with the error (Terraform taints it and replaces it next time); a create
+//!   whose answer was lost is looked up by name and template and adopted, never repeated;
+//! - after successful writes the configured values are stored as planned (a read straight after
+//!   a write may come from a stale replica), computed ones from the read-back; every refresh
+//!   reads policy, settings (all pages), the bound device group and the assignments, so drift in
+//!   any of them shows in the plan;
+//! - referenced apps, scripts and the device group are checked at plan time only for ids that
+//!   are new compared with the prior state; unknown ids are checked at apply (apps must be read
+//!   anyway, for their type).
 //!
 //! Open questions (each needs one live-tenant test before release):
 //! 1. Account type meaning (`accountype_0` = Administrator?): `GET
@@ -41,4 +57,8 @@ pub mod catalog;
 pub mod membership;
 pub mod model;
 pub mod policy;
+pub mod remote;
+mod resource;
 pub mod validate;
+
+pub use resource::DevicePreparationPolicy;

@@ -169,12 +169,20 @@ mod tests {
     fn generic_doc_example_is_refused_by_template() {
         // graph-samples/configurationPolicies/get.beta.response.json: `{"value": {...}}` wrapper,
         // placeholder template id "Template Id value".
-        let v: Value = serde_json::from_str(include_str!("testdata/get.beta.response.json")).unwrap();
-        let err = PolicyInfo::from_graph(&v).unwrap_err();
-        assert_eq!(
-            err,
-            PolicyError::Template(CatalogError::UnknownTemplate { template_id: "Template Id value".into() })
-        );
+        // create.beta.response.json: the same object without the wrapper.
+        for sample in [
+            include_str!("testdata/get.beta.response.json"),
+            include_str!("testdata/create.beta.response.json"),
+        ] {
+            let v: Value = serde_json::from_str(sample).unwrap();
+            let err = PolicyInfo::from_graph(&v).unwrap_err();
+            assert_eq!(
+                err,
+                PolicyError::Template(CatalogError::UnknownTemplate {
+                    template_id: "Template Id value".into()
+                })
+            );
+        }
     }
 
     #[test]

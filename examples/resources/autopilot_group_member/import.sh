@@ -1,0 +1,2 @@
+# group_id/member_id
+terraform import autopilot_group_member.adele 00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111

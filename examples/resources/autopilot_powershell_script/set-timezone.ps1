@@ -1,0 +1,1 @@
+Set-TimeZone -Id 'W. Europe Standard Time'
