@@ -144,7 +144,7 @@ fn render_attributes(s: &mut String, block: &Block, anchor_prefix: &str) {
                 let _ = write!(line, " Defaults to `{}`.", value_literal(d));
             }
             for v in &a.validators {
-                let _ = write!(line, " Must {}.", v.description().trim_end_matches('.'));
+                let _ = write!(line, " {}.", sentence(&v.description()));
             }
             for m in &a.plan_modifiers {
                 let d = m.description();
@@ -220,6 +220,16 @@ pub fn type_label(t: &Type) -> String {
         Type::Map(e) => format!("Map of {}", type_label(e)),
         Type::Tuple(_) => "Tuple".into(),
         Type::Object { .. } => "Object".into(),
+    }
+}
+
+/// A validator description as a sentence: first letter capitalised, one final period.
+fn sentence(description: &str) -> String {
+    let d = description.trim().trim_end_matches('.');
+    let mut chars = d.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
     }
 }
 
