@@ -209,3 +209,60 @@ resource "autopilot_group" "users" {{
     assert!(left.is_empty(), "groups left after destroy: {left:?}");
     emu.stop().await;
 }
+
+/// Bad input fails at plan on the attribute: a malformed member id, an empty display name, and a
+/// duplicate name with `prevent_duplicate_names` (the only case that may ask Graph).
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_input_fails_at_plan_on_the_attribute() {
+    let emu = emulator().await;
+    emu.control_send(
+        reqwest::Method::POST,
+        "/_emulator/objects/groups",
+        Some(serde_json::json!({"id": "c1000000-0000-4000-8000-0000000000ee", "displayName": "Taken name",
+            "mailNickname": "taken", "mailEnabled": false, "securityEnabled": true, "groupTypes": []})),
+    )
+    .await
+    .expect("seed group");
+    let ws = Workspace::new(&emu).expect("workspace");
+    let cases = [
+        ("display_name = \"users\"\n  members = [\"not-a-guid\"]", "members", "not-a-guid", false),
+        ("display_name = \"\"", "display_name", "display_name", false),
+        (
+            "display_name = \"Taken name\"\n  prevent_duplicate_names = true",
+            "display_name",
+            "Taken name",
+            true,
+        ),
+    ];
+    for (body, attribute, needle, may_ask_graph) in cases {
+        let before = emu.requests().await.expect("log").len();
+        ws.write(
+            "main.tf",
+            &format!("{PROVIDER_HEADER}\nresource \"autopilot_group\" \"g\" {{\n  {body}\n}}\n"),
+        )
+        .expect("write");
+        let out = ws.terraform(&["plan", "-input=false"]).await.expect("plan runs");
+        let text = out.combined();
+        assert!(!out.success(), "plan of {body:?} succeeded:\n{text}");
+        assert!(text.contains(needle), "diagnostic for {body:?} lacks {needle:?}:\n{text}");
+        assert!(
+            text.lines().any(|l| l.contains(attribute)
+                && l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())),
+            "diagnostic for {body:?} does not point at {attribute}:\n{text}"
+        );
+        let log = emu.requests().await.expect("log");
+        let writes = log[before..]
+            .iter()
+            .filter(|r| r["method"] != "GET" && !r["path"].as_str().unwrap_or_default().contains("/oauth2/"))
+            .count();
+        assert_eq!(writes, 0, "{body:?} wrote to Graph");
+        if !may_ask_graph {
+            let graph_calls = log[before..]
+                .iter()
+                .filter(|r| !r["path"].as_str().unwrap_or_default().contains("/oauth2/"))
+                .count();
+            assert_eq!(graph_calls, 0, "{body:?} reached Graph");
+        }
+    }
+    emu.stop().await;
+}
