@@ -2,48 +2,27 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-use serde_json::json;
-
 use crate::framework::resource::Ctx;
-use crate::graph::client::Api;
 use crate::graph::error::Error;
 use crate::resources::ProviderData;
 use crate::resources::errors::call_cx;
+use crate::resources::groups::api::GroupsApi;
+use crate::resources::groups::object_id::ObjectId;
 
-#[derive(Deserialize)]
-struct Found {
-    id: String,
-    #[serde(rename = "@odata.type", default)]
-    odata_type: String,
-}
-
-#[derive(Deserialize)]
-struct FoundList {
-    value: Vec<Found>,
-}
-
-/// `getByIds` takes at most 1,000 ids per request.
-const GET_BY_IDS_LIMIT: usize = 1000;
-
-/// Map each existing id to its kind (`user`, `group`, `servicePrincipal`, `device`, ...),
-/// with one `POST /directoryObjects/getByIds` per 1,000 ids. Missing ids are absent.
+/// Map each existing id to its kind as users read it (`user`, `group`, `service principal`,
+/// ...), keyed by the id exactly as given. One `getByIds` per 1,000 ids, through the groups
+/// API's `kinds` (a retry-safe POST); missing or malformed ids are absent.
 pub async fn objects_by_ids(
     ctx: &Ctx,
     data: &ProviderData,
     ids: &[String],
 ) -> Result<HashMap<String, String>, Error> {
-    let cx = call_cx(ctx);
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(GET_BY_IDS_LIMIT) {
-        let found: FoundList = data
-            .graph
-            .post_json(&cx, Api::V1, "/directoryObjects/getByIds", &json!({ "ids": chunk }))
-            .await?;
-        for f in found.value {
-            let kind = f.odata_type.trim_start_matches('#').trim_start_matches("microsoft.graph.").to_owned();
-            out.insert(f.id, kind);
-        }
-    }
-    Ok(out)
+    let parsed: Vec<(&String, ObjectId)> =
+        ids.iter().filter_map(|id| ObjectId::parse(id).ok().map(|o| (id, o))).collect();
+    let wanted: Vec<ObjectId> = parsed.iter().map(|(_, o)| o.clone()).collect();
+    let kinds = GroupsApi::new(&data.graph, call_cx(ctx)).kinds(&wanted).await?;
+    Ok(parsed
+        .into_iter()
+        .filter_map(|(id, o)| kinds.get(&o).map(|k| (id.clone(), k.describe().to_owned())))
+        .collect())
 }
