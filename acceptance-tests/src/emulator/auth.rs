@@ -284,6 +284,7 @@ pub async fn token(
                 format!("{}/{}/oauth2/v2.0/token", state.base_url(), creds.tenant_id),
                 format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", creds.tenant_id),
             ];
+            state.record_assertion(jwt);
             if let Err(why) = check_assertion(jwt, &creds.client_id, &audiences, super::unix_now()) {
                 return aad_error(
                     StatusCode::UNAUTHORIZED,

@@ -22,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/reset", post(reset))
         .route("/faults", get(faults).post(set_faults))
         .route("/roles", get(roles).post(set_roles))
+        .route("/tokens", get(tokens))
+        .route("/violations", get(violations))
 }
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
@@ -115,6 +117,14 @@ async fn reset(State(state): State<AppState>) -> Response {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
+}
+
+async fn tokens(State(state): State<AppState>) -> Response {
+    Json(json!(state.issued_secrets())).into_response()
+}
+
+async fn violations(State(state): State<AppState>) -> Response {
+    Json(json!(state.violations())).into_response()
 }
 
 async fn roles(State(state): State<AppState>) -> Response {

@@ -4,11 +4,12 @@
 //! * [`start`] serves it over TLS on a loopback port with a freshly generated CA.
 //!
 //! Module map: `store` (tenant objects + consistency lag), `odata` (query options, paging),
-//! `validate` (strict bodies), `errors` (Graph error bodies), `auth` (token endpoint, bearer
+//! `validate` (strict bodies), `conformance` (metadata-driven body checks), `errors` (Graph error bodies), `auth` (token endpoint, bearer
 //! tokens, permissions), `faults`, `pipeline` (per-request middleware), `request_log`,
 //! `control` (`/_emulator/`), `fixtures`, `tls`, `routes/*` (one module per entity family).
 
 pub mod auth;
+pub mod conformance;
 pub mod control;
 pub mod errors;
 pub mod faults;

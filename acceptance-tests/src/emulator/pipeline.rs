@@ -34,7 +34,7 @@ pub struct LogIndex(pub usize);
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
-async fn start(state: &AppState, req: Request) -> Result<(Request, usize), Response> {
+async fn start(state: &AppState, req: Request) -> Result<(Request, usize, Bytes), Response> {
     let (parts, body) = req.into_parts();
     let bytes: Bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -54,14 +54,14 @@ async fn start(state: &AppState, req: Request) -> Result<(Request, usize), Respo
     };
     let batch = parts.extensions.get::<BatchContext>().map(|b| b.envelope_log_index);
     let index = state.log().start(parts.method.as_str(), &path, logged_body, batch);
-    let mut req = Request::from_parts(parts, Body::from(bytes));
+    let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
     req.extensions_mut().insert(LogIndex(index));
-    Ok((req, index))
+    Ok((req, index, bytes))
 }
 
 /// Middleware for the token endpoint: log only.
 pub async fn token_pipeline(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let (req, index) = match start(&state, req).await {
+    let (req, index, _) = match start(&state, req).await {
         Ok(x) => x,
         Err(response) => return response,
     };
@@ -75,7 +75,7 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
     let request_id = uuid::Uuid::new_v4().to_string();
     let client_request_id =
         req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (mut req, index) = match start(&state, req).await {
+    let (mut req, index, body) = match start(&state, req).await {
         Ok(x) => x,
         Err(response) => return response,
     };
@@ -98,6 +98,12 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
                 }
                 Verdict::Unavailable => GraphError::service_unavailable().into_response(),
                 Verdict::Proceed => {
+                    if let Err(error) = conformance(&state, &req, &body) {
+                        let response =
+                            finish(error.into_response(), &request_id, client_request_id.as_deref());
+                        state.log().finish(index, response.status().as_u16(), false);
+                        return response;
+                    }
                     let mut response = next.run(req).await;
                     if response.extensions().get::<DropConnection>().is_some()
                         || state.faults().lose_response()
@@ -113,6 +119,28 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
     let response = finish(response, &request_id, client_request_id.as_deref());
     state.log().finish(index, response.status().as_u16(), dropped);
     response
+}
+
+/// Checks the body against the Graph metadata (see [`super::conformance`]); a violation is
+/// recorded and answered with Graph's 400 before the route runs.
+fn conformance(state: &AppState, req: &Request, body: &Bytes) -> Result<(), GraphError> {
+    if req.method() == Method::GET || body.is_empty() {
+        return Ok(());
+    }
+    let shown =
+        req.extensions().get::<OriginalPath>().map_or_else(|| req.uri().path().to_owned(), |p| p.0.clone());
+    let found = super::conformance::check_request(req.method().as_str(), req.uri().path(), &shown, body);
+    state.record_violations(&found);
+    // An operation the table does not describe is recorded but not refused: the table, not the
+    // client, is what is missing.
+    match found.iter().find(|v| v.kind != super::conformance::ViolationKind::UnmappedOperation) {
+        None => Ok(()),
+        Some(first) => {
+            let at =
+                if first.pointer.is_empty() { String::new() } else { format!(" (at {})", first.pointer) };
+            Err(GraphError::odata_bad_request(format!("{}{at}", first.message)))
+        }
+    }
 }
 
 /// Renders a [`GraphError`] body with the request's ids and sets Graph's correlation headers.

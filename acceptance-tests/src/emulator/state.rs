@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::auth::{Credentials, DEFAULT_ROLES, Grant};
+use super::conformance::Violation;
 use super::faults::{FaultSettings, FaultState};
 use super::fixtures;
 use super::request_log::RequestLog;
@@ -61,6 +62,16 @@ struct Inner {
     faults: Mutex<FaultState>,
     log: Mutex<RequestLog>,
     tokens: Mutex<HashMap<String, Grant>>,
+    /// Every access token issued and every client assertion received, in order (secret scans).
+    issued: Mutex<IssuedSecrets>,
+    violations: Mutex<Vec<Violation>>,
+}
+
+/// Credentials that crossed the token endpoint, kept so tests can scan outputs for them.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct IssuedSecrets {
+    pub access_tokens: Vec<String>,
+    pub client_assertions: Vec<String>,
 }
 
 /// Cheaply clonable handle to the emulator state (axum router state).
@@ -97,6 +108,8 @@ impl AppState {
             faults: Mutex::new(FaultState::new(config.faults)),
             log: Mutex::new(RequestLog::default()),
             tokens: Mutex::new(HashMap::new()),
+            issued: Mutex::new(IssuedSecrets::default()),
+            violations: Mutex::new(Vec::new()),
         })))
     }
 
@@ -150,7 +163,28 @@ impl AppState {
     }
 
     pub fn store_grant(&self, token: String, grant: Grant) {
+        lock(&self.0.issued).access_tokens.push(token.clone());
         lock(&self.0.tokens).insert(token, grant);
+    }
+
+    /// Remembers a client assertion (certificate JWT or OIDC token) the token endpoint accepted.
+    pub fn record_assertion(&self, assertion: &str) {
+        lock(&self.0.issued).client_assertions.push(assertion.to_owned());
+    }
+
+    /// Access tokens issued and client assertions received so far (never reset).
+    pub fn issued_secrets(&self) -> IssuedSecrets {
+        lock(&self.0.issued).clone()
+    }
+
+    /// Records request-body conformance violations.
+    pub fn record_violations(&self, found: &[Violation]) {
+        lock(&self.0.violations).extend_from_slice(found);
+    }
+
+    /// Conformance violations so far (kept across `reset`, so a test sees a whole flow's).
+    pub fn violations(&self) -> Vec<Violation> {
+        lock(&self.0.violations).clone()
     }
 
     /// Applies new fault settings (including the store's consistency lag).

@@ -691,3 +691,37 @@ async fn independent_batch_requests_run_in_varying_order() {
     }
     assert_eq!(orders.len(), 2, "both execution orders occur: {orders:?}");
 }
+
+#[tokio::test]
+async fn conformance_violations_answer_400_and_are_recorded_also_inside_batch() {
+    let h = Harness::new(|_| {}).await;
+    let ok = h.create_group("fine", json!({})).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    let bad = h.create_group("bad", json!({"@odata.context": "x"})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert_eq!(bad.body["error"]["code"], "BadRequest");
+    assert!(
+        bad.body["error"]["message"].as_str().unwrap_or_default().contains("@odata.context"),
+        "{}",
+        bad.body
+    );
+    let batch = json!({"requests": [{"id": "1", "method": "POST", "url": "/groups",
+        "headers": {"Content-Type": "application/json"},
+        "body": {"displayName": "b", "mailEnabled": false, "mailNickname": "b", "securityEnabled": true, "colour": "red"}}]});
+    let reply = h.call(Method::POST, "/v1.0/$batch", Some(batch)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["responses"][0]["status"], 400, "{}", reply.body);
+    let recorded = h.control(Method::GET, "/_emulator/violations", None).await.body;
+    let kinds: Vec<(&str, &str)> = recorded
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| (v["kind"].as_str().unwrap_or(""), v["pointer"].as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(kinds, vec![("stray_annotation", "/@odata.context"), ("unknown_property", "/colour")]);
+    // Issued tokens are listed for secret scans.
+    let tokens = h.control(Method::GET, "/_emulator/tokens", None).await.body;
+    assert_eq!(tokens["access_tokens"], json!([h.token]));
+}

@@ -1071,6 +1071,9 @@ mod tests {
         }
     }
 
+    // The simple value type is abstract: Graph needs the concrete subtype named.
+    const STRING_VALUE: &str = "#microsoft.graph.deviceManagementConfigurationStringSettingValue";
+
     fn instance(def_id: &str) -> Value {
         let def = USER_DRIVEN.settings.iter().find(|d| d.id == def_id).unwrap();
         let template_ref = json!({"settingInstanceTemplateId": def.instance_template});
@@ -1091,10 +1094,10 @@ mod tests {
             super::SettingKind::Collection { apps, .. } => {
                 let values: Vec<Value> = if apps {
                     vec![
-                        json!({"value": format!("{{\"id\":\"{WIN32_APP_ID}\",\"type\":\"#microsoft.graph.win32LobApp\"}}")}),
+                        json!({"@odata.type": STRING_VALUE, "value": format!("{{\"id\":\"{WIN32_APP_ID}\",\"type\":\"#microsoft.graph.win32LobApp\"}}")}),
                     ]
                 } else {
-                    vec![json!({"value": SCRIPT_IDS[0]})]
+                    vec![json!({"@odata.type": STRING_VALUE, "value": SCRIPT_IDS[0]})]
                 };
                 json!({
                     "@odata.type": "#microsoft.graph.deviceManagementConfigurationSimpleSettingCollectionInstance",
@@ -1159,7 +1162,8 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
         assert!(err["error"]["message"].as_str().unwrap().contains("at most 25"), "{err}");
         let mut scripts = instance("enrollment_autopilot_dpp_allowedscriptids");
-        scripts["simpleSettingCollectionValue"] = json!([{"value": WINGET_APP_ID}]);
+        scripts["simpleSettingCollectionValue"] =
+            json!([{"@odata.type": STRING_VALUE, "value": WINGET_APP_ID}]);
         let (status, _) = h.call(Method::POST, POLICIES, Some(body(vec![scripts]))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
 
