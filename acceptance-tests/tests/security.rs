@@ -335,3 +335,200 @@ async fn display_names_with_quotes_and_percent_find_exactly_their_group() {
     ws.destroy().await.expect("destroy");
     emu.stop().await;
 }
+
+const DEVICE_GROUP: &str = "e7000000-0000-4000-8000-000000000001";
+const USER_GROUP: &str = "e7000000-0000-4000-8000-000000000002";
+
+/// One resource type applied without its write permission.
+struct PermissionCase {
+    resource: &'static str,
+    /// Roles taken away from the default grant (the permission and its broader alternatives).
+    remove: &'static [&'static str],
+    /// Read roles added so plan-time lookups still work and the write is what fails.
+    add: &'static [&'static str],
+    /// The permission the diagnostic must name.
+    expect: &'static str,
+    config: &'static str,
+}
+
+fn permission_cases() -> Vec<PermissionCase> {
+    vec![
+        PermissionCase {
+            resource: "autopilot_device_join_settings",
+            remove: &["Policy.ReadWrite.DeviceConfiguration"],
+            add: &[],
+            expect: "Policy.ReadWrite.DeviceConfiguration",
+            config: r#"resource "autopilot_device_join_settings" "this" {
+  allowed_to_join = "selected"
+  allowed_groups  = ["e7000000-0000-4000-8000-000000000002"]
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_group",
+            remove: &["Group.Create", "Group.ReadWrite.All"],
+            add: &["Group.Read.All"],
+            expect: "Group.ReadWrite.All",
+            config: r#"resource "autopilot_group" "g" {
+  display_name = "Permission test"
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_device_group",
+            remove: &["Group.Create", "Group.ReadWrite.All"],
+            add: &["Group.Read.All"],
+            expect: "Group.ReadWrite.All",
+            config: r#"resource "autopilot_device_group" "d" {
+  display_name = "Permission test devices"
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_group_member",
+            remove: &["GroupMember.ReadWrite.All", "Group.ReadWrite.All"],
+            add: &["Group.Read.All"],
+            expect: "GroupMember.ReadWrite.All",
+            config: r#"resource "autopilot_group_member" "m" {
+  group_id  = "e7000000-0000-4000-8000-000000000002"
+  member_id = "b2000000-0000-4000-8000-000000000004"
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_device_preparation_policy",
+            remove: &["DeviceManagementConfiguration.ReadWrite.All"],
+            add: &[],
+            expect: "DeviceManagementConfiguration.ReadWrite.All",
+            config: r#"resource "autopilot_device_preparation_policy" "p" {
+  name               = "Permission test"
+  deployment_mode    = "user_driven"
+  device_group_id    = "e7000000-0000-4000-8000-000000000001"
+  assigned_group_ids = ["e7000000-0000-4000-8000-000000000002"]
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_corporate_identifier",
+            remove: &["DeviceManagementServiceConfig.ReadWrite.All"],
+            add: &["DeviceManagementServiceConfig.Read.All"],
+            expect: "DeviceManagementServiceConfig.ReadWrite.All",
+            config: r#"resource "autopilot_corporate_identifier" "c" {
+  manufacturer  = "Contoso"
+  model         = "Surface Laptop 7"
+  serial_number = "PERM0001"
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_corporate_identifiers",
+            remove: &["DeviceManagementServiceConfig.ReadWrite.All"],
+            add: &["DeviceManagementServiceConfig.Read.All"],
+            expect: "DeviceManagementServiceConfig.ReadWrite.All",
+            config: r#"resource "autopilot_corporate_identifiers" "c" {
+  devices = [{ manufacturer = "Contoso", model = "Surface Laptop 7", serial_number = "PERM0002", description = null }]
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_app_assignment",
+            remove: &["DeviceManagementApps.ReadWrite.All"],
+            add: &[],
+            expect: "DeviceManagementApps.ReadWrite.All",
+            config: r#"resource "autopilot_app_assignment" "a" {
+  app_id = "c3000000-0000-4000-8000-000000000001"
+  intent = "required"
+  target = {
+    type     = "group"
+    group_id = "e7000000-0000-4000-8000-000000000001"
+  }
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_powershell_script",
+            remove: &["DeviceManagementConfiguration.ReadWrite.All"],
+            add: &[],
+            expect: "DeviceManagementConfiguration.ReadWrite.All",
+            config: r#"resource "autopilot_powershell_script" "s" {
+  display_name   = "Permission test"
+  file_name      = "perm.ps1"
+  script_content = "Write-Output 'perm'"
+}"#,
+        },
+        PermissionCase {
+            resource: "autopilot_script_assignment",
+            remove: &[
+                "DeviceManagementConfiguration.ReadWrite.All",
+                "DeviceManagementManagedDevices.ReadWrite.All",
+            ],
+            add: &[],
+            expect: "DeviceManagementConfiguration.ReadWrite.All",
+            config: r#"resource "autopilot_script_assignment" "s" {
+  script_id = "d4000000-0000-4000-8000-000000000001"
+  target = {
+    type     = "group"
+    group_id = "e7000000-0000-4000-8000-000000000001"
+  }
+}"#,
+        },
+    ]
+}
+
+/// Every resource type: without its write permission the emulator answers 403, the apply
+/// fails with a diagnostic naming the permission, and nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_resource_names_its_missing_write_permission() {
+    use acceptance_tests::emulator::auth::DEFAULT_ROLES;
+    use acceptance_tests::emulator::fixtures::INTUNE_PROVISIONING_CLIENT_SP_ID;
+
+    let group = |id: &str, name: &str, owners: Vec<&str>| {
+        json!({"id": id, "displayName": name, "mailEnabled": false, "mailNickname": name.replace(' ', ""),
+               "securityEnabled": true, "groupTypes": [], "isAssignableToRole": false, "owners": owners, "members": []})
+    };
+    let fixtures = tempfile::NamedTempFile::new().unwrap();
+    let content = json!({"groups": [
+        group(DEVICE_GROUP, "Permission devices", vec![INTUNE_PROVISIONING_CLIENT_SP_ID]),
+        group(USER_GROUP, "Permission users", vec!["b2000000-0000-4000-8000-000000000001"]),
+    ]});
+    std::fs::write(fixtures.path(), content.to_string()).unwrap();
+    let path = fixtures.path().display().to_string();
+    let emu = Emulator::start(emulator_binary(), &["--fixtures", &path]).await.expect("emulator");
+
+    let mut failures = Vec::new();
+    for case in permission_cases() {
+        emu.control_send(Method::POST, "/_emulator/reset", None).await.unwrap();
+        let roles: Vec<&str> = DEFAULT_ROLES
+            .iter()
+            .copied()
+            .filter(|r| !case.remove.contains(r))
+            .chain(case.add.iter().copied())
+            .collect();
+        emu.control_send(Method::POST, "/_emulator/roles", Some(json!({ "roles": roles }))).await.unwrap();
+        let ws = Workspace::new(&emu).expect("workspace");
+        ws.write("main.tf", &format!("{PROVIDER_HEADER}\n{}\n", case.config)).unwrap();
+        let out = ws.terraform(&["apply", "-auto-approve", "-input=false"]).await.unwrap();
+        let text = out.combined().split_whitespace().collect::<Vec<_>>().join(" ");
+        let forbidden = emu.requests().await.unwrap().iter().any(|r| r["status"] == 403);
+        let written: Vec<String> = emu
+            .requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                let p = r["path"].as_str().unwrap_or_default();
+                r["method"] != "GET"
+                    && r["status"].as_u64().is_some_and(|s| s < 300)
+                    && !p.contains("/oauth2/")
+                    && !p.ends_with("$batch")
+                    && !p.contains("getByIds")
+                    && !p.contains("searchExistingIdentities")
+            })
+            .map(|r| format!("{} {}", r["method"], r["path"]))
+            .collect();
+        if out.success() || !forbidden || !text.contains(case.expect) || !written.is_empty() {
+            failures.push(format!(
+                "{}: success={} 403 seen={forbidden} names {}={} writes={written:?}\n{}",
+                case.resource,
+                out.success(),
+                case.expect,
+                text.contains(case.expect),
+                out.combined()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    emu.stop().await;
+}
