@@ -532,3 +532,22 @@ async fn every_resource_names_its_missing_write_permission() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     emu.stop().await;
 }
+
+/// Plain-http Graph or authority endpoints are refused at configuration, before any request
+/// (the credentials would otherwise travel in clear).
+#[tokio::test(flavor = "multi_thread")]
+async fn http_endpoints_are_refused_before_any_request() {
+    let emu = Emulator::start(emulator_binary(), &[]).await.expect("emulator");
+    let insecure = emu.url.replacen("https://", "http://", 1);
+    for variable in ["AUTOPILOT_GRAPH_ENDPOINT", "AUTOPILOT_AUTHORITY_HOST"] {
+        let mut ws = Workspace::new(&emu).expect("workspace");
+        ws.set_env(variable, &insecure);
+        ws.write("main.tf", &format!("{PROVIDER_HEADER}\ndata \"autopilot_client_config\" \"c\" {{}}\n"))
+            .unwrap();
+        let out = ws.terraform(&["plan", "-input=false"]).await.unwrap();
+        assert!(!out.success(), "{variable}: plan succeeded over http");
+        assert!(out.combined().contains("Endpoint must use https"), "{variable}: {}", out.combined());
+    }
+    assert!(emu.requests().await.unwrap().is_empty(), "a request reached the emulator");
+    emu.stop().await;
+}

@@ -131,6 +131,14 @@ fn conformance(state: &AppState, req: &Request, body: &Bytes) -> Result<(), Grap
         req.extensions().get::<OriginalPath>().map_or_else(|| req.uri().path().to_owned(), |p| p.0.clone());
     let found = super::conformance::check_request(req.method().as_str(), req.uri().path(), &shown, body);
     state.record_violations(&found);
+    for v in &found {
+        // Visible in every test's output (the emulator's stderr is inherited), not only to
+        // tests that ask `/_emulator/violations`.
+        eprintln!(
+            "graph-emulator: conformance violation ({:?}) {} {} at '{}': {}",
+            v.kind, v.method, v.path, v.pointer, v.message
+        );
+    }
     // An operation the table does not describe is recorded but not refused: the table, not the
     // client, is what is missing.
     match found.iter().find(|v| v.kind != super::conformance::ViolationKind::UnmappedOperation) {
