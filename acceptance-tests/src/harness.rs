@@ -167,8 +167,21 @@ impl Emulator {
         ]
     }
 
+    /// Request-body conformance violations the emulator recorded (see the emulator README,
+    /// "Body conformance").
+    pub async fn violations(&self) -> Result<Vec<serde_json::Value>> {
+        Ok(self.control_get("/_emulator/violations").await?.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Stops the emulator; fails the test if the provider sent any request body that does not
+    /// conform to the Graph metadata during its lifetime (so every acceptance flow is checked).
     pub async fn stop(mut self) {
+        let violations = self.violations().await.unwrap_or_default();
         let _ = self.child.kill().await;
+        assert!(
+            violations.is_empty(),
+            "request bodies not conforming to the Graph metadata: {violations:#?}"
+        );
     }
 }
 
