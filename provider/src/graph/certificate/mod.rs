@@ -42,7 +42,9 @@ pub enum CertificateError {
         "the PKCS#12 file is password-protected: set client_certificate_password (or ARM_CLIENT_CERTIFICATE_PASSWORD)"
     )]
     PasswordRequired,
-    #[error("the PKCS#12 password is wrong (the file's integrity check failed)")]
+    #[error(
+        "the PKCS#12 password (client_certificate_password or ARM_CLIENT_CERTIFICATE_PASSWORD) is wrong: the file's integrity check failed"
+    )]
     WrongPassword,
     #[error("the PKCS#12 file is malformed ({0})")]
     Malformed(String),
