@@ -3,8 +3,9 @@
 //! Client-certificate authentication end to end: the real CLI configures the provider with the
 //! PKCS#12 files users export (a legacy RC2/3DES one by path, an OpenSSL 3 AES-256 one as base64
 //! in `ARM_CLIENT_CERTIFICATE`, as for azuread), the provider signs a client assertion and the
-//! emulator's token endpoint accepts it; a wrong password fails at configure, on the password
-//! attribute, without any request.
+//! emulator's token endpoint verifies its signature against the registered certificate; an
+//! unregistered certificate is refused with Entra's code, and a wrong password fails at
+//! configure, on the password attribute, without any request.
 
 use acceptance_tests::harness::{CLIENT_ID, Emulator, PROVIDER_HEADER, Workspace};
 use base64::Engine as _;
@@ -31,8 +32,14 @@ fn token_requests(log: &[serde_json::Value]) -> Vec<&serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pkcs12_certificates_authenticate_and_a_wrong_password_is_caught_at_configure() {
-    let emu =
-        Emulator::start(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), &[]).await.expect("emulator starts");
+    // The fixtures' certificate is registered on the app, so the emulator verifies signatures.
+    let registered = fixture("cert.pem").display().to_string();
+    let emu = Emulator::start(
+        env!("CARGO_BIN_EXE_graph-emulator").as_ref(),
+        &["--client-certificate", &registered],
+    )
+    .await
+    .expect("emulator starts");
     let sp = "e6000000-0000-4000-8000-0000000000bc";
     emu.control_send(
         reqwest::Method::POST,
@@ -71,8 +78,16 @@ async fn pkcs12_certificates_authenticate_and_a_wrong_password_is_caught_at_conf
         assert!(t["body"].get("client_secret").is_none(), "a client secret was sent: {t}");
     }
 
-    // 3. A wrong password: the plan fails on client_certificate_password and sends nothing.
-    let before = log.len();
+    // 3. A valid .pfx whose certificate is not registered on the app (Java keytool made its own
+    //    key): the file opens, Entra's AADSTS700027 comes back and is shown.
+    ws.set_env("ARM_CLIENT_CERTIFICATE", "");
+    ws.set_env("ARM_CLIENT_CERTIFICATE_PATH", &fixture("java_keytool.p12").display().to_string());
+    let out = ws.terraform(&["plan", "-input=false"]).await.expect("plan runs");
+    assert!(!out.success(), "an unregistered certificate was accepted");
+    assert!(out.combined().contains("AADSTS700027"), "{}", out.combined());
+
+    // 4. A wrong password: the plan fails on client_certificate_password and sends nothing.
+    let before = emu.requests().await.expect("log").len();
     ws.set_env("ARM_CLIENT_CERTIFICATE_PASSWORD", "not-the-horse");
     let out = ws.terraform(&["plan", "-input=false"]).await.expect("plan runs");
     let text = out.combined();
