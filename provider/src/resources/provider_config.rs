@@ -573,7 +573,7 @@ mod tests {
                     ("client_certificate_password", "not-the-password".into()),
                 ]),
                 "client_certificate_password",
-                "password is wrong",
+                "is wrong: the file's integrity check failed",
             ),
             (
                 base(&[("client_certificate_path", path.as_str().into())]),

@@ -154,8 +154,7 @@ fn from_pkcs12(der: &[u8], password: Option<&str>) -> Result<ClientCertificate, 
         pkcs12::Pkcs12Error::WrongPassword { given: true } => CertificateError::WrongPassword,
         pkcs12::Pkcs12Error::WrongPassword { given: false } => CertificateError::PasswordRequired,
         pkcs12::Pkcs12Error::Unsupported(s) => CertificateError::Unsupported(s),
-        pkcs12::Pkcs12Error::Malformed(s) if looks_like_der_certificate(der) => {
-            let _ = s;
+        pkcs12::Pkcs12Error::Malformed(_) if looks_like_der_certificate(der) => {
             CertificateError::UnknownFormat(
                 " (it looks like a bare DER certificate, which has no private key)",
             )
