@@ -68,7 +68,7 @@ pub enum CertificateError {
         "the private key is {0}, but Microsoft Entra ID accepts only RSA certificates for application authentication"
     )]
     NotRsa(String),
-    #[error("the RSA private key cannot be used: it must be a valid key of 2048 to 8192 bits")]
+    #[error("the RSA private key cannot be used: it must be an intact key of 2048 to 8192 bits")]
     UnusableRsaKey,
     #[error("the private key does not belong to any certificate in the {0}")]
     KeyMismatch(&'static str),
@@ -245,9 +245,13 @@ fn describe_key(oid: &str, params: &mut ber::Reader<'_>) -> String {
 fn rsa_signing_key(key: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, CertificateError> {
     let key =
         rustls::crypto::ring::sign::any_supported_type(key).map_err(|_| CertificateError::UnusableRsaKey)?;
-    if key.choose_scheme(&[rustls::SignatureScheme::RSA_PKCS1_SHA256]).is_none() {
+    let Some(signer) = key.choose_scheme(&[rustls::SignatureScheme::RSA_PKCS1_SHA256]) else {
         return Err(CertificateError::NotRsa(format!("a {:?} key", key.algorithm())));
-    }
+    };
+    // ring checks only part of a key's consistency when loading it but verifies each signature
+    // it makes; one trial signature turns a damaged key into a configuration error here rather
+    // than an authentication failure later.
+    signer.sign(b"client certificate self-test").map_err(|_| CertificateError::UnusableRsaKey)?;
     Ok(key)
 }
 

@@ -242,3 +242,28 @@ fn openssl_generated_files_open_when_openssl_is_installed() {
         );
     }
 }
+
+/// Corrupting any byte of a file yields an error (usually the integrity check), never a panic.
+/// What a MAC protects cannot change unnoticed; bytes outside it (an unread NULL parameter of
+/// the MAC algorithm, or anything in a file without a MAC) may, but the result must still be a
+/// certificate carrying the key's public key.
+#[test]
+fn corrupted_files_are_refused_without_panicking() {
+    let leaf = leaf_der();
+    for name in ["aes256.p12", "legacy_rc2.p12", "nomac.p12", "unencrypted.p12"] {
+        let original = fixture(name);
+        // About 50 positions per file, spread over every structure (each try costs a MAC).
+        for pos in (0..original.len()).step_by(original.len() / 50) {
+            let mut bytes = original.clone();
+            bytes[pos] ^= 0x5A;
+            if let Ok(c) = ClientCertificate::from_bytes(&bytes, Some(PASSWORD)) {
+                if name == "nomac.p12" {
+                    let der = c.certificate().to_vec();
+                    signs_for(&c, &der);
+                } else {
+                    signs_for(&c, &leaf);
+                }
+            }
+        }
+    }
+}
