@@ -69,9 +69,10 @@ fn wrong_or_missing_password_is_reported_as_such() {
 
 #[test]
 fn unusable_contents_are_explained() {
-    let cases: [(&str, CertificateError); 2] = [
+    let cases: [(&str, CertificateError); 3] = [
         ("cert_only.p12", CertificateError::NoPrivateKey("PKCS#12 file")),
         ("ec_p256.p12", CertificateError::NotRsa("an EC P-256 key".into())),
+        ("ec_p384.p12", CertificateError::NotRsa("an EC P-384 key".into())),
     ];
     for (name, expected) in cases {
         let err = ClientCertificate::from_bytes(&fixture(name), Some(PASSWORD)).unwrap_err();
