@@ -65,7 +65,7 @@ pub fn provider_dir() -> Result<PathBuf> {
                 return Err("cargo build of the provider failed".into());
             }
             let dir = target_dir().join("debug");
-            if dir.join("terraform-provider-autopilot").is_file() {
+            if dir.join(format!("terraform-provider-autopilot{}", std::env::consts::EXE_SUFFIX)).is_file() {
                 Ok(dir)
             } else {
                 Err(format!("provider binary not found in {}", dir.display()))

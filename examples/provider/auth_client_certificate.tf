@@ -1,9 +1,18 @@
-# Application with a certificate: a PEM file holding the certificate and its unencrypted
-# private key (convert a .pfx with: openssl pkcs12 -in app.pfx -nodes -out app.pem).
-# Environment: ARM_CLIENT_CERTIFICATE_PATH (or ARM_CLIENT_CERTIFICATE with base64 content).
+# Application with a certificate: the PKCS#12 file (.pfx/.p12) exported with its private key, as
+# for the azuread provider (a PEM bundle with an unencrypted RSA key works too).
+# Environment: ARM_CLIENT_CERTIFICATE_PATH (or ARM_CLIENT_CERTIFICATE with the file's base64) and
+# ARM_CLIENT_CERTIFICATE_PASSWORD.
 provider "autopilot" {
-  alias                   = "client_certificate"
-  tenant_id               = var.tenant_id
-  client_id               = var.client_id
-  client_certificate_path = "${path.module}/app.pem"
+  alias                       = "client_certificate"
+  tenant_id                   = var.tenant_id
+  client_id                   = var.client_id
+  client_certificate_path     = "${path.module}/app.pfx"
+  client_certificate_password = var.client_certificate_password
+}
+
+variable "client_certificate_password" {
+  type        = string
+  sensitive   = true
+  default     = null
+  description = "Password of the .pfx file (null for a file exported without one)."
 }

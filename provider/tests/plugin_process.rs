@@ -3,6 +3,9 @@
 
 // Test helpers may panic: a panic is a test failure with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// The test client speaks go-plugin's Unix-socket transport (and sends Unix signals); on Windows
+// the plugin listens on loopback TCP instead (plugin/listener.rs), which these tests do not cover.
+#![cfg(unix)]
 
 mod plugin_support;
 

@@ -30,6 +30,10 @@ struct Args {
     /// Client secret accepted by the token endpoint.
     #[arg(long, default_value = DEFAULT_CLIENT_SECRET, hide_default_value = false)]
     client_secret: String,
+    /// PEM file of a certificate registered on the app (repeatable): client assertions must
+    /// then be signed by one of them (by default only their structure is checked).
+    #[arg(long)]
+    client_certificate: Vec<PathBuf>,
     /// Comma-separated application permissions of the app (default: every permission in the
     /// Permissions summary of graph-reference.md).
     #[arg(long, value_delimiter = ',')]
@@ -68,6 +72,23 @@ fn load_fixtures(path: &PathBuf) -> Result<serde_json::Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
 }
 
+/// The certificates (DER) of the given PEM files.
+fn load_certificates(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut out = Vec::new();
+    for path in paths {
+        let pem = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let before = out.len();
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+            out.push(cert.map_err(|e| format!("parsing {}: {e}", path.display()))?.to_vec());
+        }
+        if out.len() == before {
+            return Err(format!("{} holds no certificate", path.display()));
+        }
+    }
+    Ok(out)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -78,11 +99,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let client_certificates = match load_certificates(&args.client_certificate) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("graph-emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = EmulatorConfig {
         credentials: Credentials {
             tenant_id: args.tenant_id,
             client_id: args.client_id,
             client_secret: args.client_secret,
+            client_certificates,
         },
         roles: args.roles,
         faults: FaultSettings {

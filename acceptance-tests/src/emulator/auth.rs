@@ -6,8 +6,9 @@
 //! * `client_assertion` (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`):
 //!   a well-formed JWT (three base64url parts, JSON header with `alg`, JSON payload) whose `iss` and
 //!   `sub` both equal the client id, whose `aud` is the token endpoint (on the emulator's host or
-//!   `login.microsoftonline.com`) and whose `exp` lies in the future. The signature is **not**
-//!   verified: the emulator has no registered certificate to verify it against.
+//!   `login.microsoftonline.com`) and whose `exp` lies in the future. The signature is verified
+//!   only when certificates are registered (`--client-certificate`): then `x5t#S256` must name
+//!   one of them and the RS256/PS256 signature must verify under its key (AADSTS700027 if not).
 //!
 //! Issued tokens are opaque random strings mapped to the app's roles at issue time.
 
@@ -102,6 +103,10 @@ pub struct Credentials {
     pub tenant_id: String,
     pub client_id: String,
     pub client_secret: String,
+    /// Certificates (DER) registered on the app, as `keyCredentials` are in Entra. When any is
+    /// registered, a client assertion must name one in `x5t#S256` and carry a valid RS256/PS256
+    /// signature by its key; with none, only the structure is checked.
+    pub client_certificates: Vec<Vec<u8>>,
 }
 
 /// What a valid bearer token grants; inserted as a request extension on Graph routes.
@@ -293,6 +298,16 @@ pub async fn token(
                     &format!("JWT token is invalid or malformed: {why}."),
                 );
             }
+            if !creds.client_certificates.is_empty()
+                && let Err(why) = verify_assertion_signature(jwt, &creds.client_certificates)
+            {
+                return aad_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    700027,
+                    &format!("Client assertion failed signature validation: {why}."),
+                );
+            }
         }
         (Some(_), Some(_)) => {
             return aad_error(
@@ -362,6 +377,36 @@ pub fn check_assertion(
     Ok(())
 }
 
+/// Checks a (structurally valid) assertion against the registered certificates: the one its
+/// `x5t#S256` header names must have signed it.
+pub fn verify_assertion_signature(jwt: &str, certificates: &[Vec<u8>]) -> Result<(), &'static str> {
+    let (signing_input, signature) = jwt.rsplit_once('.').ok_or("expected three dot-separated parts")?;
+    let header = signing_input.split('.').next().unwrap_or_default();
+    let header: Value = URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("the header is not base64url JSON")?;
+    let thumbprint = header.get("x5t#S256").and_then(Value::as_str).ok_or("the header has no x5t#S256")?;
+    let algorithm = match header.get("alg").and_then(Value::as_str) {
+        Some("RS256") => webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+        Some("PS256") => webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        _ => return Err("only RS256 and PS256 assertions are accepted"),
+    };
+    let der = certificates
+        .iter()
+        .find(|c| URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, c)) == thumbprint)
+        .ok_or("the certificate with identifier used to sign the client assertion is not registered on the application")?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature.trim_end_matches('='))
+        .map_err(|_| "the signature is not base64url")?;
+    let der = rustls_pki_types::CertificateDer::from(der.as_slice());
+    let cert =
+        webpki::EndEntityCert::try_from(&der).map_err(|_| "the registered certificate cannot be parsed")?;
+    cert.verify_signature(algorithm, signing_input.as_bytes(), &signature)
+        .map_err(|_| "the signature does not verify under the registered certificate")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +415,51 @@ mod tests {
         let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
         let p = URL_SAFE_NO_PAD.encode(claims.to_string());
         format!("{h}.{p}.c2ln")
+    }
+
+    #[test]
+    fn assertion_signatures_are_checked_against_registered_certificates() {
+        use rustls_pki_types::pem::PemObject;
+        // The provider's throw-away RSA test key (ring cannot generate RSA keys).
+        let pem = include_str!("../../../provider/src/graph/testdata/rsa_test_key.pem");
+        let key = rcgen::KeyPair::from_pem(pem).unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["app".into()]).unwrap().self_signed(&key).unwrap();
+        let der = cert.der().to_vec();
+        let pkcs8 = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let signer = ring::signature::RsaKeyPair::from_pkcs8(pkcs8.secret_pkcs8_der()).unwrap();
+        let sign = |header: Value, payload: &str| {
+            let input =
+                format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload));
+            let mut sig = vec![0; signer.public().modulus_len()];
+            signer
+                .sign(
+                    &ring::signature::RSA_PKCS1_SHA256,
+                    &ring::rand::SystemRandom::new(),
+                    input.as_bytes(),
+                    &mut sig,
+                )
+                .unwrap();
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+        };
+        let x5t = URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, &der));
+        let good = sign(json!({"alg": "RS256", "x5t#S256": x5t}), "{}");
+        assert_eq!(verify_assertion_signature(&good, std::slice::from_ref(&der)), Ok(()));
+
+        let (head, _) = good.split_once('.').unwrap();
+        let tampered =
+            format!("{head}.{}.{}", URL_SAFE_NO_PAD.encode("{\"x\":1}"), good.rsplit('.').next().unwrap());
+        let unregistered = sign(json!({"alg": "RS256", "x5t#S256": "AAAA"}), "{}");
+        let wrong_alg = sign(json!({"alg": "ES256", "x5t#S256": x5t}), "{}");
+        let no_thumbprint = sign(json!({"alg": "RS256"}), "{}");
+        for (jwt, why) in [
+            (&tampered, "does not verify"),
+            (&unregistered, "not registered"),
+            (&wrong_alg, "RS256 and PS256"),
+            (&no_thumbprint, "x5t#S256"),
+        ] {
+            let err = verify_assertion_signature(jwt, std::slice::from_ref(&der)).unwrap_err();
+            assert!(err.contains(why), "{why}: {err}");
+        }
     }
 
     #[test]

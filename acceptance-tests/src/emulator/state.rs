@@ -35,6 +35,7 @@ impl Default for EmulatorConfig {
                 tenant_id: DEFAULT_TENANT_ID.into(),
                 client_id: DEFAULT_CLIENT_ID.into(),
                 client_secret: DEFAULT_CLIENT_SECRET.into(),
+                client_certificates: Vec::new(),
             },
             roles: None,
             faults: FaultSettings::default(),

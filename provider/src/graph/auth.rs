@@ -2,7 +2,6 @@
 //! `azure_identity` over our transport, behind one cache per client.
 
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,11 +16,11 @@ use azure_identity::{
     ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
 };
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
+use super::certificate::ClientCertificate;
 use super::config::{CertificateSource, Credential, GraphConfig, OidcSource, Secret};
 use super::cx::CallCx;
 use super::error::{Error, ErrorKind, Result};
@@ -317,24 +316,11 @@ impl CertificateAssertion {
         client_id: &str,
         audience: String,
         source: &CertificateSource,
-        _password: Option<&Secret>,
+        password: Option<&Secret>,
     ) -> Result<Self> {
-        let bytes = match source {
-            CertificateSource::Path(p) => read_cert_file(p)?,
-            CertificateSource::Base64(b) => STANDARD
-                .decode(b.expose().trim())
-                .map_err(|_| cert_error("client_certificate is not valid base64".to_owned()))?,
-        };
-        let (cert, key) = parse_pem_bundle(&bytes)?;
-        let key = rustls::crypto::ring::sign::any_supported_type(&key)
-            .map_err(|_| cert_error("the certificate's private key is not a supported RSA key".to_owned()))?;
-        if key.choose_scheme(&[rustls::SignatureScheme::RSA_PKCS1_SHA256]).is_none() {
-            return Err(cert_error(
-                "the certificate's private key must be RSA (Entra expects RS256 assertions)".into(),
-            ));
-        }
-        let thumbprint_s256 = URL_SAFE_NO_PAD.encode(Sha256::digest(cert.as_ref()));
-        Ok(Self { client_id: client_id.to_owned(), audience, key, thumbprint_s256 })
+        let cert = ClientCertificate::load(source, password).map_err(|e| cert_error(e.to_string()))?;
+        let thumbprint_s256 = URL_SAFE_NO_PAD.encode(Sha256::digest(cert.certificate().as_ref()));
+        Ok(Self { client_id: client_id.to_owned(), audience, key: cert.key().clone(), thumbprint_s256 })
     }
 
     fn jwt(&self) -> std::result::Result<String, String> {
@@ -374,45 +360,6 @@ impl ClientAssertion for CertificateAssertion {
 
 fn cert_error(message: String) -> Error {
     Error::new(ErrorKind::Config, format!("client certificate: {message}"))
-}
-
-fn read_cert_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| cert_error(format!("cannot read {}: {e}", path.display())))
-}
-
-/// The first certificate and the private key of a PEM bundle. PKCS#12 is recognised only to
-/// explain how to convert it (no small pure-Rust PKCS#12 reader fits our dependency budget).
-fn parse_pem_bundle(bytes: &[u8]) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>)> {
-    if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        return Err(cert_error(
-            "only PEM (certificate + unencrypted PKCS#8/RSA private key) is supported; convert a PKCS#12/.pfx file with \
-             `openssl pkcs12 -in cert.pfx -out cert.pem -nodes`"
-                .to_owned(),
-        ));
-    }
-    if bytes.windows(20).any(|w| w == b"ENCRYPTED PRIVATE KE") {
-        return Err(cert_error(
-            "encrypted private keys are not supported; export the key unencrypted (`openssl pkcs8 -topk8 -nocrypt`) and \
-             protect the file instead"
-                .to_owned(),
-        ));
-    }
-    let mut cert = None;
-    let mut key = None;
-    let mut reader = bytes;
-    for item in rustls_pemfile::read_all(&mut reader) {
-        match item.map_err(|_| cert_error("the PEM data is malformed".to_owned()))? {
-            rustls_pemfile::Item::X509Certificate(c) if cert.is_none() => cert = Some(c),
-            rustls_pemfile::Item::Pkcs8Key(k) if key.is_none() => key = Some(PrivateKeyDer::Pkcs8(k)),
-            rustls_pemfile::Item::Pkcs1Key(k) if key.is_none() => key = Some(PrivateKeyDer::Pkcs1(k)),
-            _ => {}
-        }
-    }
-    match (cert, key) {
-        (Some(c), Some(k)) => Ok((c, k)),
-        (None, _) => Err(cert_error("the PEM data contains no certificate".to_owned())),
-        (_, None) => Err(cert_error("the PEM data contains no RSA private key".to_owned())),
-    }
 }
 
 #[cfg(test)]
@@ -470,17 +417,13 @@ mod tests {
         assert_ne!(cache.get(&cx).await.unwrap(), t);
     }
 
-    fn pem_bundle() -> (String, String) {
+    #[test]
+    fn certificate_assertion_is_a_signed_rs256_jwt() {
+        use base64::engine::general_purpose::STANDARD;
         // ring cannot generate RSA keys, so the tests use a fixed throw-away key.
         let key = rcgen::KeyPair::from_pem(include_str!("testdata/rsa_test_key.pem")).unwrap();
         let cert = rcgen::CertificateParams::new(vec!["client".into()]).unwrap().self_signed(&key).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    #[test]
-    fn certificate_assertion_is_a_signed_rs256_jwt() {
-        let (cert, key) = pem_bundle();
-        let bundle = format!("{cert}\n{key}");
+        let bundle = format!("{}\n{}", cert.pem(), key.serialize_pem());
         let src = CertificateSource::Base64(Secret::new(STANDARD.encode(&bundle)));
         let a = CertificateAssertion::load("app", "https://login/t/oauth2/v2.0/token".into(), &src, None)
             .unwrap();
@@ -490,39 +433,27 @@ mod tests {
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         assert_eq!(header["alg"], "RS256");
-        let (_, der) = parse_pem_bundle(bundle.as_bytes()).map(|(c, _)| ((), c)).unwrap();
-        assert_eq!(header["x5t#S256"], URL_SAFE_NO_PAD.encode(Sha256::digest(der.as_ref())));
+        assert_eq!(header["x5t#S256"], URL_SAFE_NO_PAD.encode(Sha256::digest(cert.der().as_ref())));
         let claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         assert_eq!(claims["aud"], "https://login/t/oauth2/v2.0/token");
         assert_eq!(claims["iss"], "app");
         assert_eq!(claims["sub"], "app");
-        assert!(!URL_SAFE_NO_PAD.decode(parts[2]).unwrap().is_empty());
+        // The signature verifies under the certificate's public key.
+        let signing_input = format!("{}.{}", parts[0], parts[1]);
+        let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        assert!(crate::graph::certificate::verify_rs256(cert.der(), signing_input.as_bytes(), &sig));
+        assert!(!crate::graph::certificate::verify_rs256(cert.der(), b"other", &sig));
         // Debug never shows key material.
         assert!(!format!("{a:?}").contains("PRIVATE"));
     }
 
     #[test]
-    fn certificate_errors_are_clear_and_secret_free() {
-        let cases: [(&[u8], &str); 4] = [
-            (b"\x30\x82\x01\x00binary-pkcs12", "convert a PKCS#12"),
-            (
-                b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nabc\n-----END ENCRYPTED PRIVATE KEY-----\n",
-                "encrypted",
-            ),
-            (
-                b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
-                "no certificate",
-            ),
-            (b"-----BEGIN GARBAGE-----\n", "malformed"),
-        ];
-        for (bytes, expected) in cases {
-            let err = parse_pem_bundle(bytes).err().unwrap();
-            assert_eq!(err.kind, ErrorKind::Config);
-            assert!(err.message.contains(expected), "{expected}: {err}");
-        }
+    fn certificate_errors_name_the_certificate_and_hide_the_input() {
         let src = CertificateSource::Base64(Secret::new("%%%not base64"));
         let err = CertificateAssertion::load("app", "aud".into(), &src, None).err().unwrap();
+        assert_eq!(err.kind, ErrorKind::Config);
+        assert!(err.message.starts_with("client certificate: "), "{err}");
         assert!(!err.to_string().contains("%%%not"), "{err}");
     }
 

@@ -2,7 +2,8 @@
 //! Knows nothing of Terraform.
 //!
 //! - [`client`]: `GraphClient`, one request with auth, pacing, retries, logging.
-//! - [`auth`]: credentials and the token cache; [`transport`]: the reqwest/rustls stack.
+//! - [`auth`]: credentials and the token cache; [`certificate`]: the client certificate (PKCS#12
+//!   or PEM); [`transport`]: the reqwest/rustls stack.
 //! - [`paging`], [`batch`]: collections and `$batch`; [`odata`]: query strings.
 //! - [`retry`], [`ratelimit`], [`consistency`]: when to retry, Intune write pacing, waiting out
 //!   eventual consistency. [`cx`]: per-call cancellation and deadline. [`error`]: the error type.
@@ -11,6 +12,7 @@
 
 pub mod auth;
 pub mod batch;
+pub mod certificate;
 pub mod client;
 pub mod coalesce;
 pub mod config;

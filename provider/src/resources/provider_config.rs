@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::framework::schema::Attribute;
 use crate::framework::{AttributePath, Diagnostics, Schema, Value};
+use crate::graph::certificate::ClientCertificate;
 use crate::graph::config::{CertificateSource, Cloud, Credential, GraphConfig, OidcSource, Secret};
 
 /// Snapshot of the environment variables the provider reads (tests inject their own).
@@ -99,21 +100,21 @@ const SETTINGS: &[Setting] = &[
         env: &["ARM_CLIENT_CERTIFICATE"],
         kind: Kind::String,
         sensitive: true,
-        doc: "Base64-encoded PKCS#12 or PEM bundle (certificate and private key) of the application. Environment: `ARM_CLIENT_CERTIFICATE`.",
+        doc: "Base64 of the application's PKCS#12 (`.pfx`/`.p12`) file, as for the azuread provider, or of a PEM bundle (certificate and unencrypted RSA private key). Environment: `ARM_CLIENT_CERTIFICATE`.",
     },
     Setting {
         name: "client_certificate_path",
         env: &["ARM_CLIENT_CERTIFICATE_PATH"],
         kind: Kind::String,
         sensitive: false,
-        doc: "Path to a PKCS#12 (`.pfx`) or PEM file holding the application's certificate and private key. Environment: `ARM_CLIENT_CERTIFICATE_PATH`.",
+        doc: "Path to a PKCS#12 (`.pfx`/`.p12`) or PEM file holding the application's certificate and its RSA private key. Environment: `ARM_CLIENT_CERTIFICATE_PATH`.",
     },
     Setting {
         name: "client_certificate_password",
         env: &["ARM_CLIENT_CERTIFICATE_PASSWORD"],
         kind: Kind::String,
         sensitive: true,
-        doc: "Password of the PKCS#12 bundle, if it has one. Environment: `ARM_CLIENT_CERTIFICATE_PASSWORD`.",
+        doc: "Password of the PKCS#12 file; leave unset for a file exported without one. Environment: `ARM_CLIENT_CERTIFICATE_PASSWORD`.",
     },
     Setting {
         name: "use_oidc",
@@ -396,12 +397,28 @@ fn choose_credential(l: &Lookup<'_>, client_id: Option<&str>, diags: &mut Diagno
         );
         return None;
     }
+    let source_attribute = if cert_path.is_some() { "client_certificate_path" } else { "client_certificate" };
     if let Some(source) = cert_path
         .map(|p| CertificateSource::Path(PathBuf::from(p)))
         .or_else(|| cert_b64.map(|b| CertificateSource::Base64(Secret::new(b))))
     {
-        let client_id = require_client_id(client_id, "a client certificate", diags)?;
         let password = l.string("client_certificate_password").map(Secret::new);
+        // Opened now, so a wrong password or an unusable file is reported on its attribute
+        // before any resource runs (and not as an authentication failure mid-apply).
+        if let Err(e) = ClientCertificate::load(&source, password.as_ref()) {
+            let (attribute, summary) = if e.concerns_password() {
+                ("client_certificate_password", "Wrong client certificate password")
+            } else {
+                (source_attribute, "Unusable client certificate")
+            };
+            diags.attribute_error(
+                AttributePath::new(attribute),
+                summary,
+                format!("Client certificate: {e}."),
+            );
+            return None;
+        }
+        let client_id = require_client_id(client_id, "a client certificate", diags)?;
         return Some(Credential::ClientCertificate { client_id, source, password });
     }
     if let Some(secret) = l.string("client_secret") {
@@ -509,6 +526,76 @@ mod tests {
         let c = config(&[("tenant_id", TENANT.into()), ("client_secret", "x".into())]);
         let Err(d) = ProviderSettings::from_config(&c, &Env::default()) else { panic!("expected an error") };
         assert_eq!(error_paths(&d), vec!["client_id"]);
+    }
+
+    fn pkcs12_fixture() -> String {
+        format!("{}/src/graph/certificate/testdata/aes256.p12", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn pkcs12_certificate_from_path_or_environment_is_opened_at_configure() {
+        use base64::Engine as _;
+        let path = pkcs12_fixture();
+        let c = config(&[
+            ("tenant_id", TENANT.into()),
+            ("client_id", CLIENT.into()),
+            ("client_certificate_path", path.as_str().into()),
+            ("client_certificate_password", "correct-horse".into()),
+        ]);
+        let s = ProviderSettings::from_config(&c, &Env::default()).unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(matches!(s.graph.credential, Credential::ClientCertificate { .. }));
+        assert!(!format!("{s:?}").contains("correct-horse"), "password leaked through Debug");
+
+        // azuread's variables: base64 of the .pfx in ARM_CLIENT_CERTIFICATE.
+        let b64 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&path).unwrap());
+        let env = Env::from_pairs([
+            ("ARM_TENANT_ID", TENANT),
+            ("ARM_CLIENT_ID", CLIENT),
+            ("ARM_CLIENT_CERTIFICATE", b64.as_str()),
+            ("ARM_CLIENT_CERTIFICATE_PASSWORD", "correct-horse"),
+        ]);
+        let s = ProviderSettings::from_config(&config(&[]), &env).unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(matches!(s.graph.credential, Credential::ClientCertificate { .. }));
+    }
+
+    #[test]
+    fn certificate_problems_point_at_the_attribute_to_fix() {
+        let path = pkcs12_fixture();
+        let base = |extra: &[(&str, Value)]| {
+            let mut pairs = vec![("tenant_id", Value::from(TENANT)), ("client_id", CLIENT.into())];
+            pairs.extend(extra.iter().cloned());
+            config(&pairs)
+        };
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (
+                base(&[
+                    ("client_certificate_path", path.as_str().into()),
+                    ("client_certificate_password", "not-the-password".into()),
+                ]),
+                "client_certificate_password",
+                "is wrong: the file's integrity check failed",
+            ),
+            (
+                base(&[("client_certificate_path", path.as_str().into())]),
+                "client_certificate_password",
+                "password-protected",
+            ),
+            (
+                base(&[("client_certificate_path", "/nonexistent/app.pfx".into())]),
+                "client_certificate_path",
+                "cannot read /nonexistent/app.pfx",
+            ),
+            (base(&[("client_certificate", "not base64!".into())]), "client_certificate", "not valid base64"),
+        ];
+        for (c, attribute, detail) in cases {
+            let Err(d) = ProviderSettings::from_config(&c, &Env::default()) else {
+                panic!("expected an error")
+            };
+            assert_eq!(error_paths(&d), vec![attribute]);
+            let shown = format!("{d:?}");
+            assert!(shown.contains(detail), "{shown}");
+            assert!(!shown.contains("not-the-password"), "password leaked: {shown}");
+        }
     }
 
     #[test]
