@@ -3,7 +3,7 @@
 //! * [`app`] builds the axum `Router` (usable in-process with `tower::ServiceExt::oneshot`).
 //! * [`start`] serves it over TLS on a loopback port with a freshly generated CA.
 //!
-//! Module map: `store` (tenant objects + consistency lag), `odata` (query options, paging),
+//! Module map: `store` (tenant objects + consistency lag), `odata` (query options, paging), `shaping` (`$expand`, `$orderby`),
 //! `validate` (strict bodies), `errors` (Graph error bodies), `auth` (token endpoint, bearer
 //! tokens, permissions), `faults`, `pipeline` (per-request middleware), `request_log`,
 //! `control` (`/_emulator/`), `fixtures`, `tls`, `routes/*` (one module per entity family).
@@ -17,6 +17,7 @@ pub mod odata;
 pub mod pipeline;
 pub mod request_log;
 pub mod routes;
+pub mod shaping;
 pub mod state;
 pub mod store;
 pub mod tls;
