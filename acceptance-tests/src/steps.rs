@@ -315,13 +315,19 @@ impl<'t> Lifecycle<'t> {
     }
 
     /// Step "destroy": `terraform destroy`, then no tracked object is left: against the
-    /// emulator no stored object (at any depth) carries the tracked id; live, every
-    /// `gone_path` answers 404.
+    /// emulator no stored object (at any depth, soft-deleted `deletedItems` aside) carries the
+    /// tracked id (its last `/` segment); live, every `gone_path` answers 404.
     pub async fn destroy(self) -> TfOutput {
         let out = self.ws.destroy().await.unwrap_or_else(|e| fail("destroy", e));
         match self.target {
             Target::Emulator(emu) => {
-                let all = emu.control_get("/_emulator/objects").await.unwrap_or_else(|e| fail("destroy", e));
+                let mut all =
+                    emu.control_get("/_emulator/objects").await.unwrap_or_else(|e| fail("destroy", e));
+                // Soft-deleted directory objects are gone from the tenant's live view (Graph
+                // keeps deleted groups restorable for 30 days); everything else must not exist.
+                if let Some(m) = all.as_object_mut() {
+                    m.remove("deletedItems");
+                }
                 for t in &self.tracked {
                     let Some(id) = &t.id else { continue };
                     let last = id.rsplit('/').next().unwrap_or(id);
