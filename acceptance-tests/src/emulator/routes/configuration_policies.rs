@@ -600,15 +600,19 @@ async fn list_policies(req: GraphRequest) -> GraphResult<Response> {
     req.query.reject_orderby()?;
     let expand = policy_expand(&req)?;
     let records = req.state.store().list(CONFIGURATION_POLICIES);
-    let items = records
-        .iter()
-        .map(|r| {
-            let mut shown = visible(&r.data);
-            add_expansions(&mut shown, r, expand);
-            shown
-        })
-        .collect();
-    req.collection(items, CONTEXT, 1000)
+    let items = records.iter().map(|r| visible(&r.data)).collect();
+    let default = req.state.faults().settings.page_size_for(req.family());
+    let page = req.query.page_size(default, 1000)?;
+    let url = format!("{}{}", req.state.base_url(), req.path);
+    let mut body = req.query.respond(items, page, &url, &req.context(CONTEXT))?;
+    // Expanded properties are added after `$select`, which does not apply to them.
+    for shown in body["value"].as_array_mut().into_iter().flatten() {
+        let record = records.iter().find(|r| Some(r.id()) == shown["id"].as_str());
+        if let (Value::Object(m), Some(record)) = (shown, record) {
+            add_expansions(m, record, expand);
+        }
+    }
+    Ok(ok(body))
 }
 
 async fn get_policy(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
@@ -1355,7 +1359,8 @@ mod tests {
         assert!(got.get("description").is_none(), "$select applies to the policy");
         assert_eq!(got["settings"][3]["settingDefinitions"][0]["options"][0]["displayName"], "Administrator");
 
-        let (status, list) = h.call(Method::GET, &format!("{POLICIES}?$expand=assignments"), None).await;
+        let (status, list) =
+            h.call(Method::GET, &format!("{POLICIES}?$select=id,name&$expand=assignments"), None).await;
         assert_eq!(status, StatusCode::OK, "{list}");
         assert_eq!(list["value"][0]["assignments"][0]["target"]["groupId"], group);
         assert!(list["value"][0].get("settings").is_none());
