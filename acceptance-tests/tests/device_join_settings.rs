@@ -69,9 +69,16 @@ async fn lifecycle_with_drift_import_and_restore() {
     assert_eq!(allowed["groups"], json!([group]));
     assert_eq!(p["userDeviceQuota"], 50, "the quota must be echoed, never reset");
 
-    // The import block is applied with the configuration, so on_destroy = "restore" is set
-    // in the same apply and nothing differs.
-    lc.import_and_compare(Import::block(ADDR).id("deviceRegistrationPolicy").fresh()).await;
+    // An import cannot know the choice to restore (nor what was found before): on_destroy
+    // starts at "keep" and the import's plan sets it; everything else is read as applied.
+    lc.import_and_compare(
+        Import::block(ADDR)
+            .id("deviceRegistrationPolicy")
+            .fresh()
+            .ignoring(&["on_destroy"])
+            .plan_shows(&["on_destroy", "\"keep\" -> \"restore\""]),
+    )
+    .await;
 
     lc.update(&selected(&format!("\"{USER}\", \"{USER_2}\""))).await;
     let users = policy(emu).await["azureADJoin"]["allowedToJoin"]["users"].clone();
