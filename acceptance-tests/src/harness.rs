@@ -230,6 +230,12 @@ impl Workspace {
     /// A working directory whose CLI configuration points `autopilot/autopilot` at the
     /// freshly built provider through `dev_overrides`.
     pub fn new(emulator: &Emulator) -> Result<Self> {
+        Self::with_env(emulator.provider_env())
+    }
+
+    /// A working directory whose provider gets `provider_env` (e.g. the emulator's endpoint, or
+    /// nothing extra for a live tenant whose `ARM_*` variables the tests inherit).
+    pub fn with_env(provider_env: Vec<(String, String)>) -> Result<Self> {
         let provider = provider_dir()?;
         let dir = tempfile::tempdir()?;
         let rc = dir.path().join("terraformrc");
@@ -240,7 +246,7 @@ impl Workspace {
                 provider.display()
             ),
         )?;
-        let mut env = emulator.provider_env();
+        let mut env = provider_env;
         env.push(("TF_CLI_CONFIG_FILE".into(), rc.display().to_string()));
         env.push(("TF_IN_AUTOMATION".into(), "1".into()));
         env.push(("CHECKPOINT_DISABLE".into(), "1".into()));

@@ -6,6 +6,8 @@
 //! on the same app — which must survive every step (anchors.md, user pain 7).
 
 use acceptance_tests::harness::{Emulator, PROVIDER_HEADER, Workspace};
+use acceptance_tests::steps::{Import, Lifecycle};
+use acceptance_tests::target::Target;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -164,9 +166,11 @@ async fn apply(ws: &Workspace) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lifecycle_keeps_foreign_assignments() {
-    let emu = emulator().await;
-    seed_group(&emu, DEVICE_GROUP, "DPP devices").await;
-    seed_group(&emu, OTHER_GROUP, "Pilot devices").await;
+    let target =
+        Target::emulator_only(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), &[]).await.expect("emulator");
+    let emu = target.emulator().expect("emulator mode");
+    seed_group(emu, DEVICE_GROUP, "DPP devices").await;
+    seed_group(emu, OTHER_GROUP, "Pilot devices").await;
     // Somebody assigned the Win32 app to another group in the portal.
     let foreign = json!({
         "@odata.type": "#microsoft.graph.mobileAppAssignment", "id": format!("{OTHER_GROUP}_0_0"),
@@ -178,105 +182,101 @@ async fn lifecycle_keeps_foreign_assignments() {
                      "deliveryOptimizationPriority": "notConfigured", "installTimeSettings": null,
                      "restartSettings": null, "autoUpdateSettings": null}
     });
-    set_assignments(&emu, "mobileApps", WIN32_APP, vec![foreign.clone()]).await;
+    set_assignments(emu, "mobileApps", WIN32_APP, vec![foreign.clone()]).await;
 
-    let ws = Workspace::new(&emu).expect("workspace");
-    ws.write("main.tf", &config("hide_all", true, "")).expect("write");
-    apply(&ws).await;
+    let mut lc = Lifecycle::new(&target);
+    lc.apply_args(&["-parallelism=10"]);
+    for address in [
+        "autopilot_app_assignment.win32",
+        "autopilot_app_assignment.winget",
+        "autopilot_app_assignment.bootstrap",
+        "autopilot_script_assignment.tz",
+        "autopilot_powershell_script.tz",
+    ] {
+        lc.track(address, None);
+    }
+    lc.apply(&config("hide_all", true, "")).await;
 
-    let win32 = assignments(&emu, "mobileApps", WIN32_APP).await;
+    let win32 = assignments(emu, "mobileApps", WIN32_APP).await;
     assert_eq!(group_ids(&win32), vec![DEVICE_GROUP.to_owned(), OTHER_GROUP.to_owned()], "{win32:#?}");
     let ours = win32.iter().find(|a| a["target"]["groupId"] == DEVICE_GROUP).unwrap();
     assert_eq!(ours["id"], format!("{DEVICE_GROUP}_1_0"));
     assert_eq!(ours["settings"]["notifications"], "hideAll");
     assert_eq!(ours["settings"]["restartSettings"]["gracePeriodInMinutes"], 1440);
-    let winget = assignments(&emu, "mobileApps", WINGET_APP).await;
+    let winget = assignments(emu, "mobileApps", WINGET_APP).await;
     assert_eq!(group_ids(&winget), vec![DEVICE_GROUP.to_owned()]);
     assert_eq!(winget[0]["settings"]["@odata.type"], "#microsoft.graph.winGetAppAssignmentSettings");
-    let script_id = ws.resource_values("autopilot_powershell_script.tz").await.unwrap().unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let script = assignments(&emu, "deviceManagementScripts", &script_id).await;
+    let script_id = lc.id_of("autopilot_powershell_script.tz").await;
+    let script = assignments(emu, "deviceManagementScripts", &script_id).await;
     assert_eq!(group_ids(&script), vec![DEVICE_GROUP.to_owned()]);
-    assert_eq!(object(&emu, "mobileApps", WINGET_APP).await["assignments"].as_array().map(Vec::len), Some(1));
-    let app_type =
-        ws.resource_values("autopilot_app_assignment.winget").await.unwrap().unwrap()["app_type"].clone();
+    assert_eq!(object(emu, "mobileApps", WINGET_APP).await["assignments"].as_array().map(Vec::len), Some(1));
+    let app_type = lc.values("autopilot_app_assignment.winget").await["app_type"].clone();
     assert_eq!(app_type, "winGetApp");
 
-    let bootstrap = assignments(&emu, "mobileApps", WIN32_APP_2).await;
+    let bootstrap = assignments(emu, "mobileApps", WIN32_APP_2).await;
     assert_eq!(bootstrap.len(), 1);
     assert_eq!(bootstrap[0]["settings"]["@odata.type"], "#microsoft.graph.win32LobAppAssignmentSettings");
     assert_eq!(bootstrap[0]["target"]["deviceAndAppManagementAssignmentFilterId"], FILTER);
     assert_eq!(bootstrap[0]["target"]["deviceAndAppManagementAssignmentFilterType"], "include");
-    let output = ws.must(&["output", "-raw", "rename_script_file"]).await.expect("output");
+    let output = lc.workspace().must(&["output", "-raw", "rename_script_file"]).await.expect("output");
     assert_eq!(output.stdout.trim(), "Rename-Computer.ps1");
 
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "second plan not empty:\n{}", out.stdout);
-
     // A portal change of our settings is detected and corrected in place.
-    let mut changed = assignments(&emu, "mobileApps", WIN32_APP).await;
+    let mut changed = assignments(emu, "mobileApps", WIN32_APP).await;
     for a in &mut changed {
         if a["target"]["groupId"] == DEVICE_GROUP {
             a["settings"]["notifications"] = json!("showAll");
         }
     }
-    set_assignments(&emu, "mobileApps", WIN32_APP, changed).await;
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(!empty, "settings drift not detected");
-    assert!(out.stdout.contains("autopilot_app_assignment.win32 will be updated in-place"), "{}", out.stdout);
-    apply(&ws).await;
-    let win32 = assignments(&emu, "mobileApps", WIN32_APP).await;
+    lc.drift(
+        set_assignments(emu, "mobileApps", WIN32_APP, changed),
+        &["autopilot_app_assignment.win32 will be updated in-place"],
+    )
+    .await;
+    let win32 = assignments(emu, "mobileApps", WIN32_APP).await;
     let ours = win32.iter().find(|a| a["target"]["groupId"] == DEVICE_GROUP).unwrap();
     assert_eq!(ours["settings"]["notifications"], "hideAll");
 
     // Update one assignment's settings in place.
-    ws.write("main.tf", &config("show_reboot", true, "")).expect("write");
-    apply(&ws).await;
-    let win32 = assignments(&emu, "mobileApps", WIN32_APP).await;
+    lc.update(&config("show_reboot", true, "")).await;
+    let win32 = assignments(emu, "mobileApps", WIN32_APP).await;
     let ours = win32.iter().find(|a| a["target"]["groupId"] == DEVICE_GROUP).unwrap();
     assert_eq!(ours["settings"]["notifications"], "showReboot");
     assert!(win32.contains(&foreign), "the foreign assignment changed: {win32:#?}");
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "plan after update not empty:\n{}", out.stdout);
 
-    // Import: forget two resources, bring them back with import blocks, plan is empty.
-    let script_assignment_id =
-        ws.resource_values("autopilot_script_assignment.tz").await.unwrap().unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    ws.must(&["state", "rm", "autopilot_app_assignment.win32", "autopilot_script_assignment.tz"])
-        .await
-        .expect("state rm");
-    let imports = format!(
-        "import {{\n  to = autopilot_app_assignment.win32\n  id = \"{WIN32_APP}/{DEVICE_GROUP}_1_0\"\n}}\n\
-         import {{\n  to = autopilot_script_assignment.tz\n  id = \"{script_id}/{script_assignment_id}\"\n}}\n"
-    );
-    ws.write("main.tf", &config("show_reboot", true, &imports)).expect("write");
-    apply(&ws).await;
-    ws.write("main.tf", &config("show_reboot", true, "")).expect("write");
-    let (empty, out) = ws.plan_is_empty().await.expect("plan after import");
-    assert!(empty, "plan after import not empty:\n{}", out.stdout);
-    assert_eq!(assignments(&emu, "mobileApps", WIN32_APP).await.len(), 2);
+    // Import: each assignment forgotten and imported again (import block, parent/assignment
+    // ids), every attribute as applied, empty plan.
+    let script_assignment_id = lc.id_of("autopilot_script_assignment.tz").await;
+    lc.import_and_compare(
+        Import::block("autopilot_app_assignment.win32").id(format!("{WIN32_APP}/{DEVICE_GROUP}_1_0")),
+    )
+    .await;
+    lc.import_and_compare(
+        Import::block("autopilot_script_assignment.tz").id(format!("{script_id}/{script_assignment_id}")),
+    )
+    .await;
+    assert_eq!(assignments(emu, "mobileApps", WIN32_APP).await.len(), 2);
 
     // Drift: the WinGet assignment and the script assignment are removed in the portal, where
     // somebody also assigns the script to another group.
-    set_assignments(&emu, "mobileApps", WINGET_APP, vec![]).await;
     let foreign_script = json!({"@odata.type": "#microsoft.graph.deviceManagementScriptAssignment",
         "id": "e7000000-0000-4000-8000-000000000001",
         "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": OTHER_GROUP,
                    "deviceAndAppManagementAssignmentFilterId": null,
                    "deviceAndAppManagementAssignmentFilterType": "none"}});
-    set_assignments(&emu, "deviceManagementScripts", &script_id, vec![foreign_script.clone()]).await;
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(!empty, "removed assignments not detected");
-    assert!(out.stdout.contains("autopilot_app_assignment.winget will be created"), "{}", out.stdout);
-    assert!(out.stdout.contains("autopilot_script_assignment.tz will be created"), "{}", out.stdout);
-    apply(&ws).await;
-    assert_eq!(group_ids(&assignments(&emu, "mobileApps", WINGET_APP).await), vec![DEVICE_GROUP.to_owned()]);
-    let script = assignments(&emu, "deviceManagementScripts", &script_id).await;
+    lc.drift(
+        async {
+            set_assignments(emu, "mobileApps", WINGET_APP, vec![]).await;
+            set_assignments(emu, "deviceManagementScripts", &script_id, vec![foreign_script.clone()]).await;
+        },
+        &[
+            "autopilot_app_assignment.winget will be created",
+            "autopilot_script_assignment.tz will be created",
+        ],
+    )
+    .await;
+    assert_eq!(group_ids(&assignments(emu, "mobileApps", WINGET_APP).await), vec![DEVICE_GROUP.to_owned()]);
+    let script = assignments(emu, "deviceManagementScripts", &script_id).await;
     assert_eq!(group_ids(&script), vec![DEVICE_GROUP.to_owned(), OTHER_GROUP.to_owned()]);
     // The provider echoes other entries without their read-only id, so only the target must survive.
     assert!(
@@ -285,14 +285,13 @@ async fn lifecycle_keeps_foreign_assignments() {
     );
 
     // Destroy one assignment: the others, and the foreign one, stay.
-    ws.write("main.tf", &config("show_reboot", false, "")).expect("write");
-    apply(&ws).await;
-    assert!(assignments(&emu, "mobileApps", WINGET_APP).await.is_empty());
-    assert_eq!(assignments(&emu, "mobileApps", WIN32_APP).await.len(), 2);
+    lc.apply(&config("show_reboot", false, "")).await;
+    assert!(assignments(emu, "mobileApps", WINGET_APP).await.is_empty());
+    assert_eq!(assignments(emu, "mobileApps", WIN32_APP).await.len(), 2);
 
-    ws.destroy().await.expect("destroy");
+    lc.destroy().await;
     assert_eq!(
-        assignments(&emu, "mobileApps", WIN32_APP).await,
+        assignments(emu, "mobileApps", WIN32_APP).await,
         vec![foreign],
         "only the foreign assignment is left"
     );
@@ -301,13 +300,13 @@ async fn lifecycle_keeps_foreign_assignments() {
         "the script is deleted"
     );
     // No replace-all write ever touched an app.
-    let requests = graph_requests(&emu).await;
+    let requests = graph_requests(emu).await;
     assert!(
         !requests.iter().any(|r| r["path"].as_str().unwrap_or_default().contains("/mobileApps/")
             && r["path"].as_str().unwrap_or_default().ends_with("/assign")),
         "an app's assignments were replaced wholesale"
     );
-    emu.stop().await;
+    target.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

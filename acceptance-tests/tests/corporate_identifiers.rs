@@ -13,13 +13,17 @@
 //!   and the state holds exactly the rows the emulator has;
 //! * invalid input (malformed CSV, a comma inside a field, an empty serial, periods in a serial,
 //!   case-insensitive duplicates, too many deletions) fails at plan with nothing written;
-//! * single identifier: lifecycle (create, description update, replace), import by id and by
-//!   `manufacturer,model,serial`, failed row reported.
+//! * single identifier, on the lifecycle steps: create, import by id and by
+//!   `manufacturer,model,serial` (attributes compared), description update, out-of-band
+//!   description change repaired, replace, failed row reported, destroy.
 
 use acceptance_tests::harness::{Emulator, PROVIDER_HEADER, Workspace};
+use acceptance_tests::steps::{Import, Lifecycle};
+use acceptance_tests::target::Target;
 use serde_json::{Value, json};
 
 const COLLECTION: &str = "importedDeviceIdentities";
+const ONE: &str = "autopilot_corporate_identifier.one";
 
 async fn emulator(flags: &[&str]) -> Emulator {
     Emulator::start(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), flags).await.expect("emulator starts")
@@ -271,26 +275,34 @@ fn single(name: &str, serial: &str, description: Option<&str>) -> String {
     )
 }
 
+/// The lifecycle steps for one identifier: create → import by id and by identifier (other case;
+/// fresh workspaces, attributes compared) → description in place (an enrollment reported by
+/// Intune is refreshed, not a diff) → description changed out of band, detected and repaired →
+/// serial replaced → a refused row and an existing identifier fail naming them → destroy.
 #[tokio::test(flavor = "multi_thread")]
 async fn single_identifier_lifecycle_import_and_failed_row() {
-    let emu = emulator(&[]).await;
-    let ws = workspace(&emu);
-    ws.write("main.tf", &format!("{PROVIDER_HEADER}{}", single("one", "0123456789", Some("Desk 1"))))
-        .unwrap();
-    ws.apply().await.expect("create");
+    let target =
+        Target::emulator_only(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), &[]).await.expect("emulator");
+    let emu = target.emulator().expect("emulator mode");
+    let mut lc = Lifecycle::with_env(&target, &[("AUTOPILOT_INTUNE_WRITE_LIMIT", "0")]);
+    lc.track(ONE, Some("/beta/deviceManagement/importedDeviceIdentities/{id}"));
+
+    lc.apply(&format!("{PROVIDER_HEADER}{}", single("one", "0123456789", Some("Desk 1")))).await;
     let rows = emu.objects(COLLECTION).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["importedDeviceIdentifier"], "Microsoft Corporation,Surface Laptop 5,0123456789");
     assert_eq!(rows[0]["description"], "Desk 1");
-    let values = ws.resource_values("autopilot_corporate_identifier.one").await.unwrap().unwrap();
+    let values = lc.values(ONE).await;
     assert_eq!(values["id"], rows[0]["id"]);
     assert_eq!(values["identifier"], "Microsoft Corporation,Surface Laptop 5,0123456789");
     assert_eq!(values["enrollment_state"], "notContacted");
-    let (empty, out) = ws.plan_is_empty().await.unwrap();
-    assert!(empty, "{}", out.stdout);
+    let id = rows[0]["id"].as_str().unwrap().to_owned();
+
+    lc.import_and_compare(Import::block(ONE).fresh()).await;
+    lc.import_and_compare(Import::block(ONE).id("MICROSOFT CORPORATION,SURFACE LAPTOP 5,0123456789").fresh())
+        .await;
 
     // Intune reports the device enrolled: refreshed, not a diff.
-    let id = rows[0]["id"].as_str().unwrap().to_owned();
     emu.control_send(
         reqwest::Method::PATCH,
         &format!("/_emulator/objects/{COLLECTION}/{id}"),
@@ -298,62 +310,41 @@ async fn single_identifier_lifecycle_import_and_failed_row() {
     )
     .await
     .unwrap();
-    let (empty, out) = ws.plan_is_empty().await.unwrap();
-    assert!(empty, "{}", out.stdout);
+    lc.assert_plan_empty("enrollment reported").await;
 
     // Description: in place.
-    ws.write("main.tf", &format!("{PROVIDER_HEADER}{}", single("one", "0123456789", Some("Desk 2"))))
-        .unwrap();
-    let out = ws.apply().await.expect("update");
+    let out = lc.update(&format!("{PROVIDER_HEADER}{}", single("one", "0123456789", Some("Desk 2")))).await;
     assert!(out.stdout.contains("0 added, 1 changed, 0 destroyed"), "{}", out.stdout);
     let rows = emu.objects(COLLECTION).await.unwrap();
     assert_eq!(
         (rows.len(), rows[0]["id"].as_str().unwrap(), &rows[0]["description"]),
         (1, id.as_str(), &json!("Desk 2"))
     );
-    let values = ws.resource_values("autopilot_corporate_identifier.one").await.unwrap().unwrap();
-    assert_eq!(values["enrollment_state"], "enrolled");
+    assert_eq!(lc.values(ONE).await["enrollment_state"], "enrolled");
+
+    // Somebody edits the description in Intune.
+    lc.drift(
+        async {
+            emu.control_send(
+                reqwest::Method::PATCH,
+                &format!("/_emulator/objects/{COLLECTION}/{id}"),
+                Some(json!({"description": "Moved to storage"})),
+            )
+            .await
+            .unwrap();
+        },
+        &["description"],
+    )
+    .await;
+    assert_eq!(emu.objects(COLLECTION).await.unwrap()[0]["description"], "Desk 2");
 
     // Serial: replacement.
-    ws.write("main.tf", &format!("{PROVIDER_HEADER}{}", single("one", "9876543210", None))).unwrap();
-    let out = ws.apply().await.expect("replace");
-    assert!(out.stdout.contains("1 added, 0 changed, 1 destroyed"), "{}", out.stdout);
+    lc.replace(&format!("{PROVIDER_HEADER}{}", single("one", "9876543210", None))).await;
     let rows = emu.objects(COLLECTION).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["importedDeviceIdentifier"], "Microsoft Corporation,Surface Laptop 5,9876543210");
     let new_id = rows[0]["id"].as_str().unwrap().to_owned();
-
-    // Import by id and by identifier (other case) into a fresh state: empty plans.
-    let fresh = workspace(&emu);
-    fresh
-        .write(
-            "main.tf",
-            &format!(
-                "{PROVIDER_HEADER}{}{}import {{\n  to = autopilot_corporate_identifier.by_id\n  id = {new_id:?}\n}}\n",
-                single("by_id", "9876543210", None),
-                "",
-            ),
-        )
-        .unwrap();
-    fresh.apply().await.expect("import by id");
-    let (empty, out) = fresh.plan_is_empty().await.unwrap();
-    assert!(empty, "{}", out.stdout);
-    fresh.must(&["state", "rm", "autopilot_corporate_identifier.by_id"]).await.unwrap();
-    fresh
-        .write(
-            "main.tf",
-            &format!(
-                "{PROVIDER_HEADER}{}import {{\n  to = autopilot_corporate_identifier.by_id\n  id = \"MICROSOFT CORPORATION,SURFACE LAPTOP 5,9876543210\"\n}}\n",
-                single("by_id", "9876543210", None),
-            ),
-        )
-        .unwrap();
-    fresh.apply().await.expect("import by identifier");
-    let values = fresh.resource_values("autopilot_corporate_identifier.by_id").await.unwrap().unwrap();
-    assert_eq!(values["id"], new_id.as_str());
-    let (empty, out) = fresh.plan_is_empty().await.unwrap();
-    assert!(empty, "{}", out.stdout);
-    fresh.must(&["state", "rm", "autopilot_corporate_identifier.by_id"]).await.unwrap();
+    let ws = lc.workspace();
 
     // A row Intune refuses: the apply fails naming it and nothing is recorded.
     emu.control_send(
@@ -394,10 +385,9 @@ async fn single_identifier_lifecycle_import_and_failed_row() {
         out.combined()
     );
 
-    ws.write("main.tf", PROVIDER_HEADER).unwrap();
-    ws.apply().await.expect("delete");
+    lc.destroy().await;
     assert!(emu.objects(COLLECTION).await.unwrap().is_empty());
-    emu.stop().await;
+    target.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

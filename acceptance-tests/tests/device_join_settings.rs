@@ -1,13 +1,17 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: a panic is a failed test
 //! `autopilot_device_join_settings` with the real terraform CLI against the Graph emulator:
-//! apply → empty plan → portal change detected → fixed → import → destroy (restore / keep),
+//! the lifecycle steps (apply → import → update → portal change → destroy with restore / keep),
 //! a configuration that manages only `allowed_to_join` never touches the quota, and invalid
 //! input fails at plan with nothing sent to Graph.
 
 use acceptance_tests::harness::{Emulator, PROVIDER_HEADER, Workspace};
+use acceptance_tests::steps::{Import, Lifecycle};
+use acceptance_tests::target::Target;
 use serde_json::{Value, json};
 
 const USER: &str = "b2000000-0000-4000-8000-000000000002";
+const USER_2: &str = "b2000000-0000-4000-8000-000000000003";
+const ADDR: &str = "autopilot_device_join_settings.this";
 const POLICY: &str = "/_emulator/objects/deviceRegistrationPolicy/deviceRegistrationPolicy";
 
 async fn emulator(flags: &[&str]) -> Emulator {
@@ -32,10 +36,13 @@ fn config(body: &str) -> String {
     format!("{PROVIDER_HEADER}\nresource \"autopilot_device_join_settings\" \"this\" {{\n{body}\n}}\n")
 }
 
+/// apply → empty plan → import (fresh workspace, attributes compared) → update → portal change
+/// detected and repaired → destroy with `on_destroy = "restore"` puts back what was found.
 #[tokio::test(flavor = "multi_thread")]
 async fn lifecycle_with_drift_import_and_restore() {
-    let emu = emulator(&[]).await;
-    let ws = Workspace::new(&emu).expect("workspace");
+    let target =
+        Target::emulator_only(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), &[]).await.expect("emulator");
+    let emu = target.emulator().expect("emulator mode");
     let group = "c1000000-0000-4000-8000-0000000000aa";
     emu.control_send(
         reqwest::Method::POST,
@@ -47,72 +54,61 @@ async fn lifecycle_with_drift_import_and_restore() {
     )
     .await
     .expect("seed group");
+    let selected = |users: &str| {
+        config(&format!(
+            "  allowed_to_join = \"selected\"\n  allowed_users = [{users}]\n  allowed_groups = [\"{group}\"]\n  on_destroy = \"restore\""
+        ))
+    };
+    let mut lc = Lifecycle::new(&target);
 
-    ws.write(
-        "main.tf",
-        &config(&format!(
-            "  allowed_to_join = \"selected\"\n  allowed_users = [\"{USER}\"]\n  allowed_groups = [\"{group}\"]\n  on_destroy = \"restore\""
-        )),
-    )
-    .expect("write");
-    ws.apply().await.expect("apply");
-
-    let p = policy(&emu).await;
+    lc.apply(&selected(&format!("\"{USER}\""))).await;
+    let p = policy(emu).await;
     let allowed = &p["azureADJoin"]["allowedToJoin"];
     assert_eq!(allowed["@odata.type"], "#microsoft.graph.enumeratedDeviceRegistrationMembership");
     assert_eq!(allowed["users"], json!([USER]));
     assert_eq!(allowed["groups"], json!([group]));
     assert_eq!(p["userDeviceQuota"], 50, "the quota must be echoed, never reset");
 
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "second plan not empty:\n{}", out.stdout);
+    // An import cannot know the choice to restore (nor what was found before): on_destroy
+    // starts at "keep" and the import's plan sets it; everything else is read as applied.
+    lc.import_and_compare(
+        Import::block(ADDR)
+            .id("deviceRegistrationPolicy")
+            .fresh()
+            .ignoring(&["on_destroy"])
+            .plan_shows(&["on_destroy", "\"keep\" -> \"restore\""]),
+    )
+    .await;
+
+    lc.update(&selected(&format!("\"{USER}\", \"{USER_2}\""))).await;
+    let users = policy(emu).await["azureADJoin"]["allowedToJoin"]["users"].clone();
+    assert_eq!(users.as_array().map(Vec::len), Some(2), "{users}");
 
     // A portal-style change: somebody sets "All" again.
-    let mut changed = p.clone();
+    let mut changed = policy(emu).await;
     changed["azureADJoin"]["allowedToJoin"] =
         json!({"@odata.type": "#microsoft.graph.allDeviceRegistrationMembership"});
-    emu.control_send(reqwest::Method::PATCH, POLICY, Some(changed)).await.expect("portal change");
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(!empty, "drift was not detected");
-    assert!(
-        out.stdout.contains("allowed_to_join"),
-        "plan does not name the drifted attribute:\n{}",
-        out.stdout
-    );
-    ws.apply().await.expect("apply fixes drift");
+    lc.drift(
+        async {
+            emu.control_send(reqwest::Method::PATCH, POLICY, Some(changed)).await.expect("portal change");
+        },
+        &["allowed_to_join"],
+    )
+    .await;
     assert_eq!(
-        policy(&emu).await["azureADJoin"]["allowedToJoin"]["@odata.type"],
+        policy(emu).await["azureADJoin"]["allowedToJoin"]["@odata.type"],
         "#microsoft.graph.enumeratedDeviceRegistrationMembership"
     );
 
-    // Import into a fresh state gives an empty plan.
-    let fresh = Workspace::new(&emu).expect("workspace");
-    fresh
-        .write(
-            "main.tf",
-            &format!(
-                "{}\nimport {{\n  to = autopilot_device_join_settings.this\n  id = \"deviceRegistrationPolicy\"\n}}\n",
-                config(&format!(
-                    "  allowed_to_join = \"selected\"\n  allowed_users = [\"{USER}\"]\n  allowed_groups = [\"{group}\"]"
-                ))
-            ),
-        )
-        .expect("write");
-    fresh.apply().await.expect("import apply");
-    let (empty, out) = fresh.plan_is_empty().await.expect("plan after import");
-    assert!(empty, "plan after import not empty:\n{}", out.stdout);
-    // The imported copy must not restore anything when it leaves state.
-    fresh.must(&["state", "rm", "autopilot_device_join_settings.this"]).await.expect("state rm");
-
     // Destroy with restore puts back what the resource found: "all".
-    ws.destroy().await.expect("destroy");
-    let p = policy(&emu).await;
+    lc.destroy().await;
+    let p = policy(emu).await;
     assert_eq!(
         p["azureADJoin"]["allowedToJoin"]["@odata.type"],
         "#microsoft.graph.allDeviceRegistrationMembership"
     );
     assert_eq!(p["userDeviceQuota"], 50);
-    emu.stop().await;
+    target.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,8 @@ use acceptance_tests::emulator::fixtures::{
     INTUNE_PROVISIONING_CLIENT_SP_ID, SCRIPT_IDS, WIN32_APP_ID, WINGET_APP_ID,
 };
 use acceptance_tests::harness::{Emulator, PROVIDER_HEADER, Workspace};
+use acceptance_tests::steps::{Import, Lifecycle};
+use acceptance_tests::target::Target;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -86,14 +88,16 @@ async fn graph_requests(emu: &Emulator) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lifecycle_update_drift_import_destroy() {
-    let emu = emulator().await;
-    seed_groups(&emu).await;
+    let target =
+        Target::emulator_only(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), &[]).await.expect("emulator");
+    let emu = target.emulator().expect("emulator mode");
+    seed_groups(emu).await;
     let apps_before = emu.objects("mobileApps").await.unwrap().len();
-    let ws = Workspace::new(&emu).expect("workspace");
-    ws.write("main.tf", &full_policy("")).expect("write");
-    ws.apply().await.expect("apply");
+    let mut lc = Lifecycle::new(&target);
+    lc.track(ADDR, Some("/beta/deviceManagement/configurationPolicies/{id}"));
+    lc.apply(&full_policy("")).await;
 
-    let stored = policies(&emu).await;
+    let stored = policies(emu).await;
     assert_eq!(stored.len(), 1);
     let p = &stored[0];
     let id = p["id"].as_str().unwrap().to_owned();
@@ -117,23 +121,22 @@ async fn lifecycle_update_drift_import_destroy() {
     assert!(apps.contains("#microsoft.graph.winGetApp"), "{apps}");
     assert_eq!(p["enrollmentTimeDeviceMembershipTargets"], json!([DEVICE_GROUP]));
     assert_eq!(p["assignments"][0]["target"]["groupId"], USER_GROUP);
-    let values = ws.resource_values(ADDR).await.unwrap().expect("in state");
+    let values = lc.values(ADDR).await;
     assert_eq!(values["id"], id.as_str());
     assert_eq!(values["is_assigned"], true);
     assert_eq!(values["user_account_type"], "standard_user");
 
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "second plan not empty:\n{}", out.stdout);
+    // Import into a fresh workspace: every attribute as applied, nothing to change.
+    lc.import_and_compare(Import::block(ADDR).fresh()).await;
 
     // Update in place: timeout and account type.
-    ws.write(
-        "main.tf",
-        &full_policy("  installation_timeout_minutes = 120\n  user_account_type = \"administrator\"\n"),
-    )
-    .expect("write");
-    let out = ws.apply().await.expect("update");
+    let out = lc
+        .update(&full_policy(
+            "  installation_timeout_minutes = 120\n  user_account_type = \"administrator\"\n",
+        ))
+        .await;
     assert!(out.stdout.contains("1 changed, 0 destroyed"), "not an in-place update:\n{}", out.stdout);
-    let p = policies(&emu).await.pop().unwrap();
+    let p = policies(emu).await.pop().unwrap();
     assert_eq!(p["id"], id.as_str());
     assert_eq!(setting(&p, TIMEOUT_SETTING)["value"], 120);
     assert_eq!(
@@ -145,7 +148,7 @@ async fn lifecycle_update_drift_import_destroy() {
             .filter(|r| r["method"] == method && r["path"].as_str().unwrap_or_default().ends_with(suffix))
             .count()
     };
-    let log = graph_requests(&emu).await;
+    let log = graph_requests(emu).await;
     assert_eq!(count(&log, "PUT", &id), 1, "settings are replaced with one PUT");
     assert_eq!(
         count(&log, "POST", "/setEnrollmentTimeDeviceMembershipTarget"),
@@ -153,20 +156,16 @@ async fn lifecycle_update_drift_import_destroy() {
         "unchanged group re-bound"
     );
     assert_eq!(count(&log, "POST", "/assign"), 1, "unchanged assignments re-sent");
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "plan after update not empty:\n{}", out.stdout);
 
     // A description change is a PATCH, not another PUT.
-    ws.write(
-        "main.tf",
+    lc.update(
         &full_policy("  installation_timeout_minutes = 120\n  user_account_type = \"administrator\"\n")
             .replace("Entra join, user-driven", "Entra join, user-driven, v2"),
     )
-    .expect("write");
-    ws.apply().await.expect("update description");
-    let log = graph_requests(&emu).await;
+    .await;
+    let log = graph_requests(emu).await;
     assert_eq!((count(&log, "PATCH", &id), count(&log, "PUT", &id)), (1, 1));
-    let p = policies(&emu).await.pop().unwrap();
+    let p = policies(emu).await.pop().unwrap();
     assert_eq!(p["description"], "Entra join, user-driven, v2");
 
     // A portal-style change of the timeout shows as drift and is fixed by apply.
@@ -176,52 +175,28 @@ async fn lifecycle_update_drift_import_destroy() {
             s["settingInstance"]["simpleSettingValue"]["value"] = json!(30);
         }
     }
-    emu.control_send(
-        Method::PATCH,
-        &format!("/_emulator/objects/configurationPolicies/{id}"),
-        // Also unbind the device group and remove the assignment, as an admin could.
-        Some(json!({"settings": settings, "enrollmentTimeDeviceMembershipTargets": [], "assignments": []})),
+    lc.drift(
+        async {
+            emu.control_send(
+                Method::PATCH,
+                &format!("/_emulator/objects/configurationPolicies/{id}"),
+                // Also unbind the device group and remove the assignment, as an admin could.
+                Some(json!({"settings": settings, "enrollmentTimeDeviceMembershipTargets": [], "assignments": []})),
+            )
+            .await
+            .expect("portal change");
+        },
+        &["installation_timeout_minutes", "device_group_id", "assigned_group_ids"],
     )
-    .await
-    .expect("portal change");
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(!empty, "drift was not detected");
-    for attribute in ["installation_timeout_minutes", "device_group_id", "assigned_group_ids"] {
-        assert!(
-            out.stdout.contains(attribute),
-            "plan does not name the drift of {attribute}:\n{}",
-            out.stdout
-        );
-    }
-    ws.apply().await.expect("apply fixes drift");
-    let p = policies(&emu).await.pop().unwrap();
+    .await;
+    let p = policies(emu).await.pop().unwrap();
     assert_eq!(setting(&p, TIMEOUT_SETTING)["value"], 120);
     assert_eq!(p["enrollmentTimeDeviceMembershipTargets"], json!([DEVICE_GROUP]));
     assert_eq!(p["assignments"][0]["target"]["groupId"], USER_GROUP);
 
-    // Import into a fresh state gives an empty plan.
-    let fresh = Workspace::new(&emu).expect("workspace");
-    fresh
-        .write(
-            "main.tf",
-            &format!(
-                "{}\nimport {{\n  to = {ADDR}\n  id = \"{id}\"\n}}\n",
-                full_policy(
-                    "  installation_timeout_minutes = 120\n  user_account_type = \"administrator\"\n"
-                )
-                .replace("Entra join, user-driven", "Entra join, user-driven, v2")
-            ),
-        )
-        .expect("write");
-    let out = fresh.apply().await.expect("import apply");
-    assert!(out.stdout.contains("1 imported, 0 added, 0 changed, 0 destroyed"), "{}", out.stdout);
-    let (empty, out) = fresh.plan_is_empty().await.expect("plan after import");
-    assert!(empty, "plan after import not empty:\n{}", out.stdout);
-    fresh.must(&["state", "rm", ADDR]).await.expect("state rm");
-
     // Destroy removes the policy and nothing else.
-    ws.destroy().await.expect("destroy");
-    assert!(policies(&emu).await.is_empty(), "policy left behind");
+    lc.destroy().await;
+    assert!(policies(emu).await.is_empty(), "policy left behind");
     let groups: Vec<String> =
         emu.objects("groups").await.unwrap().iter().map(|g| g["id"].as_str().unwrap().to_owned()).collect();
     for g in [DEVICE_GROUP, UNOWNED_GROUP, USER_GROUP] {
@@ -229,7 +204,7 @@ async fn lifecycle_update_drift_import_destroy() {
     }
     assert_eq!(emu.objects("mobileApps").await.unwrap().len(), apps_before);
     assert_eq!(emu.objects("deviceManagementScripts").await.unwrap().len(), SCRIPT_IDS.len());
-    emu.stop().await;
+    target.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

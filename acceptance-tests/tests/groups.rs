@@ -4,6 +4,8 @@
 //! a user group with owners and members, owner/member swaps, the last-owner rule at plan,
 //! out-of-band owner removal detected and repaired, import, destroy.
 use acceptance_tests::harness::{Emulator, PROVIDER_HEADER, Workspace};
+use acceptance_tests::steps::{Import, Lifecycle};
+use acceptance_tests::target::Target;
 
 const U1: &str = "b2000000-0000-4000-8000-000000000001";
 const U2: &str = "b2000000-0000-4000-8000-000000000002";
@@ -14,10 +16,15 @@ async fn emulator() -> Emulator {
     Emulator::start(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), &[]).await.expect("emulator starts")
 }
 
+/// The lifecycle steps for the device group, a user group and a group member: apply → import
+/// (`terraform import`, attributes compared) → owners/members swapped in place → the
+/// provisioning client removed as owner out of band, detected and repaired → the last-owner
+/// rule at plan → destroy leaves no group behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn groups_lifecycle() {
-    let emu = emulator().await;
-    let ws = Workspace::new(&emu).expect("workspace");
+    let target =
+        Target::emulator_only(env!("CARGO_BIN_EXE_graph-emulator").as_ref(), &[]).await.expect("emulator");
+    let emu = target.emulator().expect("emulator mode");
     let cfg = |owners: &str, members: &str| {
         format!(
             r#"{PROVIDER_HEADER}
@@ -48,66 +55,56 @@ output "byname" {{ value = data.autopilot_group.by_name.id }}
 "#
         )
     };
-    ws.write("main.tf", &cfg(&format!("\"{U1}\""), &format!("\"{U2}\", \"{U3}\""))).unwrap();
-    let out = ws.apply().await.expect("apply");
-    println!("{}", out.combined());
-    assert!(out.success());
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "second plan not empty:\n{}", out.combined());
-    let dg = ws.resource_values("autopilot_device_group.devices").await.unwrap().unwrap();
+    let mut lc = Lifecycle::new(&target);
+    lc.track("autopilot_device_group.devices", Some("/v1.0/groups/{id}"))
+        .track("autopilot_group.users", Some("/v1.0/groups/{id}"));
+
+    lc.apply(&cfg(&format!("\"{U1}\""), &format!("\"{U2}\", \"{U3}\""))).await;
+    let dg = lc.values("autopilot_device_group.devices").await;
     assert_eq!(dg["provisioning_client_object_id"], SP);
-    // drift: someone removes the provisioning client as owner
-    let dg_id = dg["id"].as_str().unwrap().to_owned();
-    emu.control_send(
-        reqwest::Method::PATCH,
-        &format!("/_emulator/objects/groups/{dg_id}"),
-        Some(serde_json::json!({"owners": []})),
+
+    // prevent_duplicate_names is a plan-time switch of the provider, not a Graph property: an
+    // import starts at its default and the plan sets it (documented in the resource).
+    lc.import_and_compare(
+        Import::cli("autopilot_group.users")
+            .ignoring(&["prevent_duplicate_names"])
+            .plan_shows(&["prevent_duplicate_names = false -> true", "1 to change"]),
     )
-    .await
-    .expect("portal change");
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    println!("DRIFT PLAN\n{}", out.combined());
-    assert!(!empty);
-    assert!(out.combined().contains("provisioning_client_object_id"));
-    let out = ws.apply().await.expect("apply");
-    assert!(out.success(), "{}", out.combined());
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "plan after repair not empty:\n{}", out.combined());
-    // import round trip
-    let users = ws.resource_values("autopilot_group.users").await.unwrap().unwrap();
-    let users_id = users["id"].as_str().unwrap().to_owned();
-    ws.must(&["state", "rm", "autopilot_group.users"]).await.expect("state rm");
-    let out =
-        ws.terraform(&["import", "-no-color", "autopilot_group.users", &users_id]).await.expect("import");
-    assert!(out.success(), "{}", out.combined());
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    println!("AFTER IMPORT\n{}", out.combined());
-    assert!(
-        !empty
-            && out.combined().contains("prevent_duplicate_names = false -> true")
-            && out.combined().contains("1 to change")
-    );
-    let out = ws.apply().await.expect("apply");
-    assert!(out.success(), "{}", out.combined());
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "AFTER IMPORT APPLY\n{}", out.combined());
-    // change owners: replace U1 by U2, members to U1 only
-    ws.write("main.tf", &cfg(&format!("\"{U2}\""), &format!("\"{U1}\""))).unwrap();
-    let out = ws.apply().await.expect("apply");
-    println!("{}", out.combined());
-    assert!(out.success());
-    let (empty, out) = ws.plan_is_empty().await.expect("plan");
-    assert!(empty, "third plan not empty:\n{}", out.combined());
-    // last owner removal must fail at plan
-    ws.write("main.tf", &cfg("", &format!("\"{U1}\""))).unwrap();
-    let out = ws.terraform(&["plan", "-no-color"]).await.expect("plan");
-    println!("{}", out.combined());
+    .await;
+
+    // Owners: U1 replaced by U2; members: U1 only.
+    lc.update(&cfg(&format!("\"{U2}\""), &format!("\"{U1}\""))).await;
+    let users_id = lc.id_of("autopilot_group.users").await;
+    let stored = emu.objects("groups").await.unwrap();
+    let users = stored.iter().find(|g| g["id"] == users_id.as_str()).expect("user group stored");
+    assert_eq!(users["owners"], serde_json::json!([U2]));
+    assert_eq!(users["members"], serde_json::json!([U1]));
+
+    // Drift: someone removes the provisioning client as owner of the device group.
+    let dg_id = lc.id_of("autopilot_device_group.devices").await;
+    lc.drift(
+        async {
+            emu.control_send(
+                reqwest::Method::PATCH,
+                &format!("/_emulator/objects/groups/{dg_id}"),
+                Some(serde_json::json!({"owners": []})),
+            )
+            .await
+            .expect("portal change");
+        },
+        &["provisioning_client_object_id"],
+    )
+    .await;
+
+    // The last owner cannot be removed: refused at plan, nothing changes.
+    lc.workspace().write("main.tf", &cfg("", &format!("\"{U1}\""))).unwrap();
+    let out = lc.workspace().terraform(&["plan", "-input=false"]).await.expect("plan");
     assert!(!out.success());
-    assert!(out.combined().contains("last user owner"));
-    ws.write("main.tf", &cfg(&format!("\"{U2}\""), &format!("\"{U1}\""))).unwrap();
-    let out = ws.destroy().await.expect("destroy");
-    println!("{}", out.combined());
-    assert!(out.success());
+    assert!(out.combined().contains("last user owner"), "{}", out.combined());
+    lc.workspace().write("main.tf", lc.config()).unwrap();
+
+    lc.destroy().await;
+    target.stop().await;
 }
 
 /// 25 members (two bind chunks) under 20% throttling and 3 s consistency lag: converges, the

@@ -4,7 +4,8 @@
 //! * [`start`] serves it over TLS on a loopback port with a freshly generated CA.
 //!
 //! Module map: `store` (tenant objects + consistency lag), `odata` (query options, paging),
-//! `validate` (strict bodies), `conformance` (metadata-driven body checks), `errors` (Graph error bodies), `auth` (token endpoint, bearer
+//! `shaping` (`$expand`, `$orderby`), `validate` (strict bodies), `conformance` (metadata-driven
+//! body checks), `errors` (Graph error bodies), `auth` (token endpoint, bearer
 //! tokens, permissions), `faults`, `pipeline` (per-request middleware), `request_log`,
 //! `control` (`/_emulator/`), `fixtures`, `tls`, `routes/*` (one module per entity family).
 
@@ -18,6 +19,7 @@ pub mod odata;
 pub mod pipeline;
 pub mod request_log;
 pub mod routes;
+pub mod shaping;
 pub mod state;
 pub mod store;
 pub mod tls;

@@ -725,3 +725,123 @@ async fn conformance_violations_answer_400_and_are_recorded_also_inside_batch() 
     let tokens = h.control(Method::GET, "/_emulator/tokens", None).await.body;
     assert_eq!(tokens["access_tokens"], json!([h.token]));
 }
+
+// ---- $expand and $orderby on groups (shaping.rs) -------------------------------------------
+
+async fn seed_group_with_members(h: &Harness, id: &str, name: &str, members: usize) {
+    let ids: Vec<String> = (0..members).map(|i| format!("b5000000-0000-4000-8000-{i:012}")).collect();
+    for (i, user) in ids.iter().enumerate() {
+        let user = json!({"id": user, "displayName": format!("User {i}"), "userPrincipalName": format!("u{i}@contoso.onmicrosoft.com")});
+        h.control(Method::POST, "/_emulator/objects/users", Some(user)).await;
+    }
+    let group = json!({"id": id, "displayName": name, "mailNickname": name, "mailEnabled": false,
+        "securityEnabled": true, "groupTypes": [], "members": ids, "owners": [INTUNE_PROVISIONING_CLIENT_SP_ID]});
+    let reply = h.control(Method::POST, "/_emulator/objects/groups", Some(group)).await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn group_expand_members_is_capped_at_20_and_one_relationship_only() {
+    let h = Harness::new(|_| {}).await;
+    let id = "c5000000-0000-4000-8000-000000000001";
+    seed_group_with_members(&h, id, "big", 25).await;
+
+    let got = h.call(Method::GET, &format!("/v1.0/groups/{id}?$expand=members"), None).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    let members = got.body["members"].as_array().cloned().unwrap_or_default();
+    assert_eq!(members.len(), 20, "Graph expands at most 20 objects");
+    assert_eq!(members[0]["@odata.type"], "#microsoft.graph.user");
+    assert!(got.body.get("members@odata.nextLink").is_none(), "no next link inside an expansion");
+
+    let got = h
+        .call(
+            Method::GET,
+            &format!("/beta/groups/{id}?$select=id,displayName&$expand=owners($select=id,appId)"),
+            None,
+        )
+        .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    assert!(got.body.get("mailNickname").is_none(), "$select still applies to the group");
+    assert_eq!(
+        got.body["owners"],
+        json!([{"@odata.type": "#microsoft.graph.servicePrincipal", "id": INTUNE_PROVISIONING_CLIENT_SP_ID,
+                "appId": INTUNE_PROVISIONING_CLIENT_APP_ID}])
+    );
+
+    for (query, needle) in [
+        ("$expand=members,owners", "maximum allowed is 1"),
+        ("$expand=manager", "Could not find a property named 'manager'"),
+        ("$expand=members($filter=id%20eq%20'1')", "not supported inside $expand"),
+        ("$expand=members($expand=memberOf)", "one level"),
+    ] {
+        let reply = h.call(Method::GET, &format!("/v1.0/groups/{id}?{query}"), None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}: {}", reply.body);
+        let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{query}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn group_list_with_expand_pages_at_most_100() {
+    let h = Harness::new(|_| {}).await;
+    seed_group_with_members(&h, "c5000000-0000-4000-8000-000000000001", "with-members", 3).await;
+    for i in 0..104 {
+        let group = json!({"id": format!("c5100000-0000-4000-8000-{i:012}"), "displayName": format!("g{i}"),
+            "mailNickname": format!("g{i}"), "mailEnabled": false, "securityEnabled": true, "groupTypes": []});
+        h.control(Method::POST, "/_emulator/objects/groups", Some(group)).await;
+    }
+    let page = h.call(Method::GET, "/v1.0/groups?$top=999&$expand=members", None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let value = page.body["value"].as_array().cloned().unwrap_or_default();
+    assert_eq!(value.len(), 100, "pages shrink to 100 items when expanding");
+    assert!(page.body["@odata.nextLink"].is_string());
+    let with = value.iter().find(|g| g["displayName"] == "with-members").cloned().unwrap_or_default();
+    assert_eq!(with["members"].as_array().map(Vec::len), Some(3));
+    assert!(value.iter().all(|g| g["members"].is_array()), "every group carries the expansion");
+}
+
+#[tokio::test]
+async fn group_orderby_display_name_and_the_advanced_query_rule() {
+    let h = Harness::new(|_| {}).await;
+    for name in ["bravo", "Alpha", "charlie"] {
+        assert_eq!(h.create_group(name, json!({})).await.status, StatusCode::CREATED);
+    }
+    let names = |reply: &Reply| -> Vec<String> {
+        reply.body["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g["displayName"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let asc = h.call(Method::GET, "/v1.0/groups?$orderby=displayName", None).await;
+    assert_eq!(asc.status, StatusCode::OK, "{}", asc.body);
+    assert_eq!(names(&asc), ["Alpha", "bravo", "charlie"]);
+    let desc = h.call(Method::GET, "/v1.0/groups?$orderby=displayName%20desc&$top=2", None).await;
+    assert_eq!(names(&desc), ["charlie", "bravo"]);
+    assert!(desc.body["@odata.nextLink"].as_str().unwrap_or_default().contains("orderby"), "{}", desc.body);
+
+    let filtered = "/v1.0/groups?$filter=startswith(displayName,'b')%20or%20startswith(displayName,'c')&$orderby=displayName%20desc";
+    let plain = h.call(Method::GET, filtered, None).await;
+    assert_eq!(plain.status, StatusCode::BAD_REQUEST);
+    assert_eq!(plain.body["error"]["code"], "Request_UnsupportedQuery");
+    assert_eq!(plain.body["error"]["message"], "Sorting not supported for current query.");
+    let advanced = h
+        .call_with(Method::GET, &format!("{filtered}&$count=true"), None, &[("ConsistencyLevel", "eventual")])
+        .await;
+    assert_eq!(advanced.status, StatusCode::OK, "{}", advanced.body);
+    assert_eq!(names(&advanced), ["charlie", "bravo"]);
+
+    let other = h.call(Method::GET, "/v1.0/groups?$orderby=createdDateTime", None).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+    assert_eq!(other.body["error"]["code"], "Request_UnsupportedQuery");
+    // Relationship lists still refuse sorting.
+    let members = h
+        .call(
+            Method::GET,
+            &format!("/v1.0/groups/{}/members?$orderby=displayName", "c5000000-0000-4000-8000-000000000001"),
+            None,
+        )
+        .await;
+    assert_eq!(members.status, StatusCode::BAD_REQUEST);
+}

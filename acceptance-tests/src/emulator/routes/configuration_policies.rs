@@ -38,6 +38,7 @@ use super::{GraphRequest, GraphRoutes, created, new_id, no_content, ok, timestam
 use crate::emulator::auth::perm;
 use crate::emulator::errors::{GraphError, GraphResult};
 use crate::emulator::fixtures::{DEVICE_MANAGEMENT_SCRIPTS, INTUNE_PROVISIONING_CLIENT_APP_ID, MOBILE_APPS};
+use crate::emulator::shaping;
 use crate::emulator::store::Record;
 use crate::emulator::validate::{EntitySpec, Kind, Mode, guid, ro, rw};
 
@@ -529,32 +530,102 @@ fn policy_for_write(req: &GraphRequest, id: &str) -> GraphResult<Record> {
     req.state.store().get_latest(CONFIGURATION_POLICIES, &id).ok_or_else(|| req.not_found(KIND, &id))
 }
 
+/// What `$expand` adds to a policy: `assignments`, `settings` and, nested in settings,
+/// `settingDefinitions` (Intune serves several expansions at once, unlike the directory).
+#[derive(Clone, Copy, Debug, Default)]
+struct PolicyExpand {
+    assignments: bool,
+    settings: bool,
+    setting_definitions: bool,
+}
+
+fn policy_expand(req: &GraphRequest) -> GraphResult<PolicyExpand> {
+    let mut out = PolicyExpand::default();
+    let Some(raw) = req.query.expand.as_deref() else { return Ok(out) };
+    let unknown = |name: &str| {
+        GraphError::odata_bad_request(format!(
+            "Could not find a property named '{name}' on type 'microsoft.graph.deviceManagementConfigurationPolicy'."
+        ))
+    };
+    for item in shaping::parse_expand(raw)? {
+        if item.select.is_some() {
+            return Err(GraphError::odata_bad_request(format!(
+                "Query option '$select' is not supported inside $expand on '{}'.",
+                item.property
+            )));
+        }
+        match item.property.as_str() {
+            "assignments" if item.expand.is_none() => out.assignments = true,
+            "settings" => {
+                out.settings = true;
+                for nested in
+                    item.expand.as_deref().map(shaping::parse_expand).transpose()?.unwrap_or_default()
+                {
+                    if nested.property != "settingDefinitions"
+                        || nested.select.is_some()
+                        || nested.expand.is_some()
+                    {
+                        return Err(GraphError::odata_bad_request(format!(
+                            "Could not find a property named '{}' on type \
+                             'microsoft.graph.deviceManagementConfigurationSetting'.",
+                            nested.property
+                        )));
+                    }
+                    out.setting_definitions = true;
+                }
+            }
+            "assignments" => return Err(unknown(item.expand.as_deref().unwrap_or_default())),
+            other => return Err(unknown(other)),
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the expanded navigation properties of `record` to `shown`.
+fn add_expansions(shown: &mut Map<String, Value>, record: &Record, expand: PolicyExpand) {
+    if expand.settings {
+        let items =
+            settings_items(record, expand.setting_definitions).into_iter().map(Value::Object).collect();
+        shown.insert("settings".into(), Value::Array(items));
+    }
+    if expand.assignments {
+        let items = assignment_items(record).into_iter().map(Value::Object).collect();
+        shown.insert("assignments".into(), Value::Array(items));
+    }
+}
+
 async fn list_policies(req: GraphRequest) -> GraphResult<Response> {
     req.require(perm::INTUNE_CONFIGURATION_READ)?;
     req.query.check_select(POLICY_SPEC.type_name, &POLICY_SPEC.names())?;
     req.query.reject_orderby()?;
-    let items = req.list(CONFIGURATION_POLICIES).iter().map(visible).collect();
-    req.collection(items, CONTEXT, 1000)
+    let expand = policy_expand(&req)?;
+    let records = req.state.store().list(CONFIGURATION_POLICIES);
+    let items = records.iter().map(|r| visible(&r.data)).collect();
+    let default = req.state.faults().settings.page_size_for(req.family());
+    let page = req.query.page_size(default, 1000)?;
+    let url = format!("{}{}", req.state.base_url(), req.path);
+    let mut body = req.query.respond(items, page, &url, &req.context(CONTEXT))?;
+    // Expanded properties are added after `$select`, which does not apply to them.
+    for shown in body["value"].as_array_mut().into_iter().flatten() {
+        let record = records.iter().find(|r| Some(r.id()) == shown["id"].as_str());
+        if let (Value::Object(m), Some(record)) = (shown, record) {
+            add_expansions(m, record, expand);
+        }
+    }
+    Ok(ok(body))
 }
 
 async fn get_policy(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
     req.require(perm::INTUNE_CONFIGURATION_READ)?;
     req.query.check_select(POLICY_SPEC.type_name, &POLICY_SPEC.names())?;
+    let expand = policy_expand(&req)?;
     let record = policy(&req, &id)?;
-    let mut shown = visible(&record.data);
-    match req.query.expand.as_deref() {
-        None => {}
-        Some("settings") => {
-            shown
-                .insert("settings".into(), record.data.get("settings").cloned().unwrap_or_else(|| json!([])));
-        }
-        Some(other) => {
-            return Err(GraphError::odata_bad_request(format!(
-                "Could not find a property named '{other}' to expand."
-            )));
-        }
+    let mut shown = req.entity(&visible(&record.data), &format!("{CONTEXT}/$entity"));
+    if let Value::Object(m) = &mut shown {
+        // Expanded properties are shown whatever `$select` says.
+        add_expansions(m, &record, expand);
     }
-    Ok(ok(req.entity(&shown, &format!("{CONTEXT}/$entity"))))
+    Ok(ok(shown))
 }
 
 fn numbered(settings: Vec<Value>) -> Vec<Value> {
@@ -685,6 +756,13 @@ async fn list_settings(req: GraphRequest, Path(id): Path<String>) -> GraphResult
             )));
         }
     };
+    let items = settings_items(&record, expand);
+    req.collection(items, &format!("{CONTEXT}('{id}')/settings"), 1000)
+}
+
+/// The stored settings of a policy as `…/settings` lists them, optionally each with its
+/// `settingDefinitions`.
+fn settings_items(record: &Record, with_definitions: bool) -> Vec<Map<String, Value>> {
     let template_id = record
         .data
         .get("templateReference")
@@ -692,7 +770,7 @@ async fn list_settings(req: GraphRequest, Path(id): Path<String>) -> GraphResult
         .and_then(Value::as_str)
         .unwrap_or_default();
     let template = template(template_id);
-    let items = record
+    record
         .data
         .get("settings")
         .and_then(Value::as_array)
@@ -701,7 +779,7 @@ async fn list_settings(req: GraphRequest, Path(id): Path<String>) -> GraphResult
         .into_iter()
         .filter_map(|s| {
             let Value::Object(mut m) = s else { return None };
-            if expand {
+            if with_definitions {
                 let def_id = m
                     .get("settingInstance")
                     .and_then(|i| i.get("settingDefinitionId"))
@@ -718,8 +796,7 @@ async fn list_settings(req: GraphRequest, Path(id): Path<String>) -> GraphResult
             }
             Some(m)
         })
-        .collect();
-    req.collection(items, &format!("{CONTEXT}('{id}')/settings"), 1000)
+        .collect()
 }
 
 // ====================================================================================
@@ -784,7 +861,13 @@ async fn assign(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> Graph
 async fn list_assignments(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
     req.require(perm::INTUNE_CONFIGURATION_READ)?;
     let record = policy(&req, &id)?;
-    let items = record
+    let items = assignment_items(&record);
+    req.collection(items, &format!("{CONTEXT}('{id}')/assignments"), 1000)
+}
+
+/// The stored assignments of a policy as `…/assignments` lists them.
+fn assignment_items(record: &Record) -> Vec<Map<String, Value>> {
+    record
         .data
         .get("assignments")
         .and_then(Value::as_array)
@@ -795,8 +878,7 @@ async fn list_assignments(req: GraphRequest, Path(id): Path<String>) -> GraphRes
             Value::Object(m) => Some(m),
             _ => None,
         })
-        .collect();
-    req.collection(items, &format!("{CONTEXT}('{id}')/assignments"), 1000)
+        .collect()
 }
 
 // ====================================================================================
@@ -1244,5 +1326,58 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let (_, policy) = h.call(Method::GET, &format!("{POLICIES}/{id}"), None).await;
         assert_eq!(policy["isAssigned"], false);
+    }
+
+    #[tokio::test]
+    async fn expand_settings_and_assignments_on_get_and_list() {
+        let h = H::new().await;
+        let group = "c1000000-0000-4000-8000-000000000011";
+        h.group(group, &[], json!({}));
+        let (_, created) = h.call(Method::POST, POLICIES, Some(body(full()))).await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let assign = json!({"assignments": [{"target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group}}]});
+        let (status, answer) = h.call(Method::POST, &format!("{POLICIES}/{id}/assign"), Some(assign)).await;
+        assert!(status.is_success(), "{answer}");
+
+        let (status, got) =
+            h.call(Method::GET, &format!("{POLICIES}/{id}?$expand=assignments,settings"), None).await;
+        assert_eq!(status, StatusCode::OK, "{got}");
+        assert_eq!(got["settings"].as_array().map(Vec::len), Some(11));
+        assert!(got["settings"][0]["settingInstance"].is_object());
+        assert!(got["settings"][0].get("settingDefinitions").is_none());
+        assert_eq!(got["assignments"][0]["target"]["groupId"], group);
+        // The same items as the relationship endpoints serve.
+        let (_, settings) = h.call(Method::GET, &format!("{POLICIES}/{id}/settings"), None).await;
+        assert_eq!(got["settings"], settings["value"]);
+        let (_, assignments) = h.call(Method::GET, &format!("{POLICIES}/{id}/assignments"), None).await;
+        assert_eq!(got["assignments"], assignments["value"]);
+
+        let (status, got) = h
+            .call(
+                Method::GET,
+                &format!("{POLICIES}/{id}?$select=id,name&$expand=settings($expand=settingDefinitions)"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{got}");
+        assert!(got.get("description").is_none(), "$select applies to the policy");
+        assert_eq!(got["settings"][3]["settingDefinitions"][0]["options"][0]["displayName"], "Administrator");
+
+        let (status, list) =
+            h.call(Method::GET, &format!("{POLICIES}?$select=id,name&$expand=assignments"), None).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        assert_eq!(list["value"][0]["assignments"][0]["target"]["groupId"], group);
+        assert!(list["value"][0].get("settings").is_none());
+
+        for (query, needle) in [
+            ("$expand=members", "Could not find a property named 'members'"),
+            ("$expand=settings($expand=bogus)", "'bogus'"),
+            ("$expand=assignments($select=id)", "not supported inside $expand"),
+            ("$expand=settings(", "Syntax error"),
+        ] {
+            let (status, err) = h.call(Method::GET, &format!("{POLICIES}/{id}?{query}"), None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {err}");
+            assert!(err["error"]["message"].as_str().unwrap().contains(needle), "{query}: {err}");
+        }
     }
 }

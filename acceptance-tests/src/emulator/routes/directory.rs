@@ -12,6 +12,7 @@ use super::{GraphRequest, GraphRoutes, created, no_content, ok, timestamp};
 use crate::emulator::auth::perm;
 use crate::emulator::errors::{GraphError, GraphResult};
 use crate::emulator::odata::check_directory_filter;
+use crate::emulator::shaping;
 use crate::emulator::store::{Record, Store};
 use crate::emulator::validate::{EntitySpec, Kind, Mode, check_kind, create_only, guid, ro, rw};
 
@@ -541,19 +542,71 @@ fn visible_group(req: &GraphRequest, id: &str) -> GraphResult<Record> {
     req.state.store().get(GROUPS, &id).ok_or_else(|| GraphError::not_found(&id))
 }
 
+/// Navigation properties of a group that `$expand` serves.
+const GROUP_EXPANDABLE: &[&str] = &["members", "owners"];
+
+/// `$expand=members|owners` of a group: Graph's directory limits (see `shaping`), and the
+/// member-read permission the relationship itself needs.
+fn group_expansion(req: &GraphRequest) -> GraphResult<Option<shaping::ExpandItem>> {
+    let item = shaping::directory_expand(req.query.expand.as_deref(), "group", GROUP_EXPANDABLE)?;
+    if item.is_some() {
+        req.caller.require_directory(perm::GROUP_MEMBER_READ)?;
+    }
+    Ok(item)
+}
+
+/// The expanded relationship of one group (at most 20 objects, no next link).
+fn expanded(req: &GraphRequest, item: &shaping::ExpandItem, group: &Record) -> Value {
+    let store = req.state.store();
+    let related = group
+        .link(&item.property)
+        .iter()
+        .filter_map(|m| store.find(DIRECTORY_OBJECTS, m))
+        .map(|(c, r)| typed(c, &r))
+        .collect();
+    shaping::directory_expansion(item, related)
+}
+
 async fn get_group(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
     req.caller.require_directory(perm::GROUP_READ)?;
     req.query.check_select("group", GROUP_SELECTABLE)?;
-    req.query.reject_expand()?;
+    let expand = group_expansion(&req)?;
     let group = visible_group(&req, &id)?;
-    Ok(ok(req.entity(&group.data, "groups/$entity")))
+    let mut shown = req.entity(&group.data, "groups/$entity");
+    if let Some(item) = &expand {
+        shown[item.property.as_str()] = expanded(&req, item, &group);
+    }
+    Ok(ok(shown))
 }
 
-async fn list_groups(req: GraphRequest) -> GraphResult<Response> {
+/// `$orderby` on `/groups`: `displayName` only; with `$filter` it is an advanced query
+/// (`ConsistencyLevel: eventual` and `$count=true`), else Graph's "Sorting not supported".
+fn group_order(req: &GraphRequest) -> GraphResult<Option<shaping::OrderBy>> {
+    let Some(raw) = req.query.orderby.as_deref() else { return Ok(None) };
+    let order = shaping::parse_orderby(raw)?;
+    if !order.property.eq_ignore_ascii_case("displayName") {
+        return Err(GraphError::unsupported_query(format!(
+            "Unsupported sort property '{}' for 'Group'.",
+            order.property
+        )));
+    }
+    let advanced = req.consistency_eventual() && req.query.count;
+    if req.query.filter.is_some() && !advanced {
+        return Err(GraphError::unsupported_query("Sorting not supported for current query."));
+    }
+    Ok(Some(order))
+}
+
+async fn list_groups(mut req: GraphRequest) -> GraphResult<Response> {
     req.caller.require_directory(perm::GROUP_READ)?;
     req.query.check_select("group", GROUP_SELECTABLE)?;
-    req.query.reject_expand()?;
-    req.query.reject_orderby()?;
+    let expand = group_expansion(&req)?;
+    let order = group_order(&req)?;
+    if expand.is_some() {
+        // Graph silently serves at most 100 items per page when expanding.
+        let default = req.state.faults().settings.page_size_for(req.family());
+        req.query.top = Some(req.query.top.unwrap_or(default).min(shaping::DIRECTORY_EXPAND_PAGE_MAX));
+    }
     check_directory_filter(
         &req.query,
         "Group",
@@ -569,8 +622,25 @@ async fn list_groups(req: GraphRequest) -> GraphResult<Response> {
         ],
         req.consistency_eventual(),
     )?;
-    let items = req.state.store().list(GROUPS).into_iter().map(|r| r.data).collect();
-    req.collection(items, "groups", 999)
+    let mut items: Vec<Map<String, Value>> =
+        req.state.store().list(GROUPS).into_iter().map(|r| r.data).collect();
+    if let Some(order) = &order {
+        shaping::sort_by_string(&mut items, order);
+    }
+    let Some(item) = expand else { return req.collection(items, "groups", 999) };
+    let default = req.state.faults().settings.page_size_for(req.family());
+    let page = req.query.page_size(default, 999)?;
+    let url = format!("{}{}", req.state.base_url(), req.path);
+    let mut body = req.query.respond(items, page, &url, &req.context("groups"))?;
+    for shown in body["value"].as_array_mut().into_iter().flatten() {
+        let id = shown["id"].as_str().unwrap_or_default().to_owned();
+        // Bind first: the store guard must be gone before `expanded` takes it again.
+        let group = req.state.store().get(GROUPS, &id);
+        if let Some(group) = group {
+            shown[item.property.as_str()] = expanded(&req, &item, &group);
+        }
+    }
+    Ok(ok(body))
 }
 
 async fn update_group(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> GraphResult<Response> {
