@@ -2,3 +2,5 @@
 
 pub mod emulator;
 pub mod harness;
+pub mod reconcile;
+pub mod workflow;
