@@ -64,6 +64,7 @@ async fn workflow_converges_under_random_faults() {
         log.len()
     );
     assert!(throttled > 0 && unavailable > 0, "the faults were injected");
+    settle(3000).await;
     assert_converged(&ws, &emu, &baseline, "random faults").await;
     emu.stop().await;
 }
@@ -84,7 +85,15 @@ struct Outcome {
     problem: Option<String>,
 }
 
-async fn run_case(emu: &Emulator, case: &Case, mode: &str) -> Outcome {
+/// Waits until every write is visible to every read (the emulator's consistency lag has
+/// passed), so a plan judges the provider, not a replica that has not caught up yet.
+async fn settle(lag_ms: u64) {
+    if lag_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(lag_ms + 500)).await;
+    }
+}
+
+async fn run_case(emu: &Emulator, case: &Case, mode: &str, lag_ms: u64) -> Outcome {
     let baseline = reset(emu).await.expect("reset");
     set_faults(
         emu,
@@ -94,6 +103,7 @@ async fn run_case(emu: &Emulator, case: &Case, mode: &str) -> Outcome {
     .expect("faults");
     let ws = workflow::workspace(emu).await.expect("workspace");
     let first = ws.terraform(&["apply", "-auto-approve", "-input=false"]).await.expect("apply runs");
+    settle(lag_ms).await;
     set_faults(emu, json!({"fail_write_at": null, "fail_write_match": null})).await.expect("faults off");
     let log = emu.requests().await.expect("log");
     let hit: Vec<Write> =
@@ -112,6 +122,7 @@ async fn run_case(emu: &Emulator, case: &Case, mode: &str) -> Outcome {
         problem = Some(format!("expected exactly one faulted write, got: {faulted}"));
     }
     let second = ws.terraform(&["apply", "-auto-approve", "-input=false"]).await.expect("apply runs");
+    settle(lag_ms).await;
     if problem.is_none() && !second.success() {
         problem = Some(format!("the apply after the fault failed:\n{}", second.combined()));
     }
@@ -155,15 +166,23 @@ fn cases(clean: &[Write]) -> Vec<Case> {
     labels.into_iter().map(|l| Case { at: 1, label: Some(l) }).collect()
 }
 
+/// Consistency lag of the sweep's emulator (`AUTOPILOT_SWEEP_LAG_MS` overrides it).
+const SWEEP_LAG_MS: u64 = 1000;
+
 async fn sweep(mode: &str) {
-    let emu = Emulator::start(emulator_binary(), &["--seed", "3"]).await.expect("emulator");
+    // Lag makes the adoption of a lost create wait for the object to become visible, as on Graph.
+    let lag: u64 =
+        std::env::var("AUTOPILOT_SWEEP_LAG_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(SWEEP_LAG_MS);
+    let emu = Emulator::start(emulator_binary(), &["--seed", "3", "--consistency-lag-ms", &lag.to_string()])
+        .await
+        .expect("emulator");
     let clean = clean_writes(&emu).await;
     let cases = cases(&clean);
     let started = Instant::now();
     let mut failures = Vec::new();
     let mut table = Vec::new();
     for case in &cases {
-        let out = run_case(&emu, case, mode).await;
+        let out = run_case(&emu, case, mode, lag).await;
         table.push(format!(
             "  {:>2} {:<78} first apply {}{}",
             case.at,
@@ -176,7 +195,7 @@ async fn sweep(mode: &str) {
         }
     }
     println!(
-        "write sweep ({mode}): {} writes in a clean apply, {} cases, {:.0} s\n{}",
+        "write sweep ({mode}, lag {lag} ms): {} writes in a clean apply, {} cases, {:.0} s\n{}",
         clean.len(),
         cases.len(),
         started.elapsed().as_secs_f64(),
