@@ -63,7 +63,8 @@ async fn workflow_converges_under_random_faults() {
         started.elapsed().as_secs_f64(),
         log.len()
     );
-    assert!(throttled > 0 && unavailable > 0, "the faults were injected");
+    // 30% of ~100 requests: never zero. (5% 503s could be zero in a rare ordering: not asserted.)
+    assert!(throttled > 0, "the faults were injected");
     settle(3000).await;
     assert_converged(&ws, &emu, &baseline, "random faults").await;
     emu.stop().await;
