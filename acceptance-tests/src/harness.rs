@@ -277,6 +277,20 @@ impl Workspace {
 
     /// Run `terraform <args>` with `-no-color`, bounded by a timeout.
     pub async fn terraform(&self, args: &[&str]) -> Result<TfOutput> {
+        let mut cmd = self.command(args);
+        let out = tokio::time::timeout(TERRAFORM_TIMEOUT, cmd.output())
+            .await
+            .map_err(|_| HarnessError::Setup(format!("terraform {args:?} timed out")))??;
+        Ok(TfOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// The `terraform <args>` command (with `-no-color`, in this directory, with this
+    /// environment) without running it: for tests that signal or time the process themselves.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("terraform");
         // `-no-color` goes right after the (sub)command: `state rm -no-color addr`.
         let words = if matches!(args.first(), Some(&("state" | "providers" | "workspace"))) { 2 } else { 1 };
@@ -290,14 +304,7 @@ impl Workspace {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        let out = tokio::time::timeout(TERRAFORM_TIMEOUT, cmd.output())
-            .await
-            .map_err(|_| HarnessError::Setup(format!("terraform {args:?} timed out")))??;
-        Ok(TfOutput {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        cmd
     }
 
     /// `terraform apply -auto-approve`; fails with the output when it does not succeed.

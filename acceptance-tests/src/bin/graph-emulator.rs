@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acceptance_tests::emulator::auth::Credentials;
-use acceptance_tests::emulator::faults::FaultSettings;
+use acceptance_tests::emulator::faults::{FaultSettings, WriteFaultMode};
 use acceptance_tests::emulator::store::Clock;
 use acceptance_tests::emulator::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, EmulatorConfig, EmulatorOptions, start,
@@ -44,6 +44,9 @@ struct Args {
     /// Delay before each Graph request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Extra random delay per Graph request, 0..=N ms (seeded).
+    #[arg(long, default_value_t = 0)]
+    latency_jitter_ms: u64,
     /// Percentage of Graph requests answered 429 (Retry-After: 1).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
     throttle_percent: u8,
@@ -65,6 +68,22 @@ struct Args {
     /// Page size for every collection (default 100 directory, 1000 Intune).
     #[arg(long)]
     page_size: Option<usize>,
+    /// Fail exactly the N-th Graph write (1-based; `$batch` inner writes counted, the envelope not).
+    #[arg(long)]
+    fail_write_at: Option<u32>,
+    /// How that write fails: `error` (503 before any change) or `lost-response` (committed,
+    /// then the connection is dropped).
+    #[arg(long, value_enum, default_value_t = WriteMode::Error)]
+    fail_write_mode: WriteMode,
+    /// Count only writes with this label: "METHOD /version/path", query dropped, ids as `{id}`.
+    #[arg(long)]
+    fail_write_match: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum WriteMode {
+    Error,
+    LostResponse,
 }
 
 fn load_fixtures(path: &PathBuf) -> Result<serde_json::Value, String> {
@@ -116,6 +135,7 @@ async fn main() -> ExitCode {
         roles: args.roles,
         faults: FaultSettings {
             latency_ms: args.latency_ms,
+            latency_jitter_ms: args.latency_jitter_ms,
             throttle_percent: args.throttle_percent,
             error_percent: args.error_percent,
             lost_response_percent: args.lost_response_percent,
@@ -123,6 +143,12 @@ async fn main() -> ExitCode {
             seed: args.seed,
             intune_write_limit: args.intune_write_limit.filter(|n| *n > 0),
             page_size: args.page_size,
+            fail_write_at: args.fail_write_at.filter(|n| *n > 0),
+            fail_write_mode: match args.fail_write_mode {
+                WriteMode::Error => WriteFaultMode::Error,
+                WriteMode::LostResponse => WriteFaultMode::LostResponse,
+            },
+            fail_write_match: args.fail_write_match,
         },
         extra_fixtures,
         clock: Clock::system(),

@@ -1,6 +1,7 @@
 //! Injected faults for Graph routes (never the token endpoint or `/_emulator/`): latency,
 //! throttling, transient 503s, lost responses, the Intune write limit, consistency lag and
 //! page sizes. Random decisions come from one seeded RNG so a run can be replayed.
+//! One deterministic switch, `fail_write_at`, fails exactly the N-th write (for fault sweeps).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -17,6 +18,9 @@ pub struct FaultSettings {
     /// Delay before each Graph request is handled.
     #[serde(default, alias = "latency-ms")]
     pub latency_ms: u64,
+    /// Extra random delay (0..=N ms, from the seeded RNG) added to `latency_ms`.
+    #[serde(default, alias = "latency-jitter-ms")]
+    pub latency_jitter_ms: u64,
     /// Percentage of Graph requests answered 429 with `Retry-After: 1`.
     #[serde(default, alias = "throttle-percent")]
     pub throttle_percent: u8,
@@ -39,6 +43,32 @@ pub struct FaultSettings {
     /// Page size override for every collection (None: 100 directory, 1000 Intune).
     #[serde(default, alias = "page-size")]
     pub page_size: Option<usize>,
+    /// Fail exactly the N-th write (1-based; None = off). A write is a Graph request other than
+    /// GET/HEAD that reaches its handler (after throttling and random errors), `$batch` inner
+    /// requests included and the envelope itself excluded; only writes matching
+    /// `fail_write_match` are counted. Fires once; the count restarts on reset or when any
+    /// `fail_write_*` setting changes.
+    #[serde(default, alias = "fail-write-at")]
+    pub fail_write_at: Option<u32>,
+    /// How the N-th write fails.
+    #[serde(default, alias = "fail-write-mode")]
+    pub fail_write_mode: WriteFaultMode,
+    /// Only writes whose label equals this are counted: `"METHOD /version/path"`, query
+    /// dropped, every GUID-shaped path segment written `{id}` (see [`request_label`]), e.g.
+    /// `"POST /v1.0/groups"` or `"POST /beta/deviceAppManagement/mobileApps/{id}/assignments"`.
+    #[serde(default, alias = "fail-write-match")]
+    pub fail_write_match: Option<String>,
+}
+
+/// How the write chosen by `fail_write_at` fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteFaultMode {
+    /// 503 before any change.
+    #[default]
+    Error,
+    /// The change is committed, then the connection is dropped without a response.
+    LostResponse,
 }
 
 /// Partial update for `POST /_emulator/faults`.
@@ -47,6 +77,8 @@ pub struct FaultSettings {
 pub struct FaultPatch {
     #[serde(default, alias = "latency-ms")]
     pub latency_ms: Option<u64>,
+    #[serde(default, alias = "latency-jitter-ms")]
+    pub latency_jitter_ms: Option<u64>,
     #[serde(default, alias = "throttle-percent")]
     pub throttle_percent: Option<u8>,
     #[serde(default, alias = "error-percent")]
@@ -58,10 +90,28 @@ pub struct FaultPatch {
     #[serde(default)]
     pub seed: Option<u64>,
     /// `null` or `0` switches the limit off.
-    #[serde(default, alias = "intune-write-limit")]
+    #[serde(default, alias = "intune-write-limit", deserialize_with = "present")]
     pub intune_write_limit: Option<Option<u32>>,
-    #[serde(default, alias = "page-size")]
+    #[serde(default, alias = "page-size", deserialize_with = "present")]
     pub page_size: Option<Option<usize>>,
+    /// `null` or `0` switches the write fault off.
+    #[serde(default, alias = "fail-write-at", deserialize_with = "present")]
+    pub fail_write_at: Option<Option<u32>>,
+    #[serde(default, alias = "fail-write-mode")]
+    pub fail_write_mode: Option<WriteFaultMode>,
+    /// `null` counts every write.
+    #[serde(default, alias = "fail-write-match", deserialize_with = "present")]
+    pub fail_write_match: Option<Option<String>>,
+}
+
+/// A field that is present (even as `null`) is `Some`: `null` must switch a setting off,
+/// not be mistaken for "keep it".
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 impl FaultSettings {
@@ -70,6 +120,9 @@ impl FaultSettings {
         let mut next = self.clone();
         if let Some(v) = patch.latency_ms {
             next.latency_ms = v;
+        }
+        if let Some(v) = patch.latency_jitter_ms {
+            next.latency_jitter_ms = v;
         }
         if let Some(v) = patch.throttle_percent {
             next.throttle_percent = v;
@@ -92,6 +145,15 @@ impl FaultSettings {
         if let Some(v) = patch.page_size {
             next.page_size = v;
         }
+        if let Some(v) = patch.fail_write_at {
+            next.fail_write_at = v.filter(|n| *n > 0);
+        }
+        if let Some(v) = patch.fail_write_mode {
+            next.fail_write_mode = v;
+        }
+        if let Some(v) = patch.fail_write_match {
+            next.fail_write_match = v;
+        }
         next.validate()?;
         *self = next;
         Ok(())
@@ -109,6 +171,9 @@ impl FaultSettings {
         }
         if self.page_size == Some(0) {
             return Err("page_size must be at least 1".into());
+        }
+        if self.fail_write_at == Some(0) {
+            return Err("fail_write_at counts from 1".into());
         }
         Ok(())
     }
@@ -150,12 +215,14 @@ pub enum Verdict {
     Unavailable,
 }
 
-/// Mutable fault state: settings, RNG, and the Intune write window.
+/// Mutable fault state: settings, RNG, the Intune write window and the write count.
 #[derive(Debug)]
 pub struct FaultState {
     pub settings: FaultSettings,
     rng: StdRng,
     intune_writes: VecDeque<Instant>,
+    /// Writes counted toward `fail_write_at`.
+    writes_counted: u32,
 }
 
 const INTUNE_WINDOW: Duration = Duration::from_secs(20);
@@ -163,13 +230,19 @@ const INTUNE_WINDOW: Duration = Duration::from_secs(20);
 impl FaultState {
     pub fn new(settings: FaultSettings) -> Self {
         let rng = StdRng::seed_from_u64(settings.seed);
-        Self { settings, rng, intune_writes: VecDeque::new() }
+        Self { settings, rng, intune_writes: VecDeque::new(), writes_counted: 0 }
     }
 
     /// Replaces the settings; reseeds the RNG if the seed changed.
     pub fn update(&mut self, settings: FaultSettings) {
         if settings.seed != self.settings.seed {
             self.rng = StdRng::seed_from_u64(settings.seed);
+        }
+        let s = &self.settings;
+        if (s.fail_write_at, s.fail_write_mode, &s.fail_write_match)
+            != (settings.fail_write_at, settings.fail_write_mode, &settings.fail_write_match)
+        {
+            self.writes_counted = 0;
         }
         self.settings = settings;
     }
@@ -178,6 +251,20 @@ impl FaultState {
     pub fn restart(&mut self) {
         self.rng = StdRng::seed_from_u64(self.settings.seed);
         self.intune_writes.clear();
+        self.writes_counted = 0;
+    }
+
+    /// Counts a write that is about to be handled and says whether it is the one
+    /// `fail_write_at` chose, and how it fails.
+    pub fn write_fault(&mut self, method: &str, path: &str) -> Option<WriteFaultMode> {
+        let at = self.settings.fail_write_at?;
+        if let Some(wanted) = self.settings.fail_write_match.as_deref()
+            && request_label(method, path) != wanted
+        {
+            return None;
+        }
+        self.writes_counted = self.writes_counted.saturating_add(1);
+        (self.writes_counted == at).then_some(self.settings.fail_write_mode)
     }
 
     fn roll(&mut self, percent: u8) -> bool {
@@ -216,6 +303,13 @@ impl FaultState {
         self.roll(p)
     }
 
+    /// The delay before handling one request: `latency_ms` plus the seeded jitter.
+    pub fn latency(&mut self) -> Duration {
+        let jitter = self.settings.latency_jitter_ms;
+        let extra = if jitter == 0 { 0 } else { self.rng.random_range(0..=jitter) };
+        Duration::from_millis(self.settings.latency_ms.saturating_add(extra))
+    }
+
     /// A random index below `n` (0 if `n` is 0), for `$batch` execution order.
     pub fn pick(&mut self, n: usize) -> usize {
         if n <= 1 { 0 } else { self.rng.random_range(0..n) }
@@ -230,6 +324,21 @@ impl FaultState {
         }
         order
     }
+}
+
+/// `METHOD /path` without the query and with every GUID-shaped path segment (also
+/// `{guid}_suffix` assignment ids) written `{id}`: the same call gets the same label in every run.
+pub fn request_label(method: &str, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|seg| {
+            let head = seg.split('_').next().unwrap_or(seg);
+            let guid = head.len() == 36 && head.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+            if guid { "{id}" } else { seg }
+        })
+        .collect();
+    format!("{method} {}", segments.join("/"))
 }
 
 #[cfg(test)]
@@ -249,6 +358,55 @@ mod tests {
             Verdict::Throttle { retry_after_secs: 15 }
         ));
         assert_eq!(s.before(Family::Intune, true, t0 + INTUNE_WINDOW), Verdict::Proceed);
+    }
+
+    #[test]
+    fn fail_write_at_fires_once_on_the_nth_matching_write() {
+        let mut s = FaultState::new(FaultSettings::default());
+        assert_eq!(s.write_fault("POST", "/v1.0/groups"), None, "off by default");
+        let mut settings = FaultSettings::default();
+        let patch: FaultPatch = serde_json::from_str(
+            r#"{"fail_write_at": 2, "fail_write_mode": "lost_response", "fail_write_match": "POST /v1.0/groups"}"#,
+        )
+        .unwrap_or_default();
+        assert!(settings.apply(patch).is_ok());
+        s.update(settings.clone());
+        let got: Vec<_> = [
+            ("POST", "/v1.0/groups"),
+            ("POST", "/v1.0/groups/3b35f0cb-3c9a-4fa7-89d1-8bbec2106058/members/$ref"),
+            ("PATCH", "/beta/deviceManagement/x"),
+            ("POST", "/v1.0/groups?$select=id"),
+            ("POST", "/v1.0/groups"),
+        ]
+        .iter()
+        .map(|(m, p)| s.write_fault(m, p))
+        .collect();
+        assert_eq!(got, [None, None, None, Some(WriteFaultMode::LostResponse), None]);
+        s.restart();
+        assert_eq!(
+            (s.write_fault("POST", "/v1.0/groups"), s.write_fault("POST", "/v1.0/groups")),
+            (None, Some(WriteFaultMode::LostResponse)),
+            "reset restarts the count"
+        );
+        let off: FaultPatch = serde_json::from_str(r#"{"fail_write_at": null}"#).unwrap_or_default();
+        assert!(settings.apply(off).is_ok());
+        assert_eq!(settings.fail_write_at, None);
+        assert!(serde_json::from_str::<FaultPatch>(r#"{"fail_write_mode": "sometimes"}"#).is_err());
+    }
+
+    #[test]
+    fn labels_hide_ids_and_queries() {
+        assert_eq!(
+            request_label(
+                "DELETE",
+                "/beta/deviceAppManagement/mobileApps/c3000000-0000-4000-8000-000000000001/assignments/3b35f0cb-3c9a-4fa7-89d1-8bbec2106058_1_0?x=1"
+            ),
+            "DELETE /beta/deviceAppManagement/mobileApps/{id}/assignments/{id}"
+        );
+        assert_eq!(
+            request_label("PUT", "/beta/policies/deviceRegistrationPolicy"),
+            "PUT /beta/policies/deviceRegistrationPolicy"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::authenticate;
 use super::errors::GraphError;
-use super::faults::{Family, Verdict};
+use super::faults::{Family, Verdict, WriteFaultMode};
 use super::request_log::parse_body;
 use super::state::AppState;
 
@@ -86,9 +86,9 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
         Err(e) => e.into_response(),
         Ok(caller) => {
             req.extensions_mut().insert(caller);
-            let latency = state.faults().settings.latency_ms;
-            if latency > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+            let latency = state.faults().latency();
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
             }
             let now = state.clock().now();
             let verdict = state.faults().before(family, is_write, now);
@@ -104,14 +104,25 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
                         state.log().finish(index, response.status().as_u16(), false);
                         return response;
                     }
-                    let mut response = next.run(req).await;
-                    if response.extensions().get::<DropConnection>().is_some()
-                        || state.faults().lose_response()
-                    {
-                        response.extensions_mut().insert(DropConnection);
-                        dropped = true;
+                    let write_fault = if is_write && !req.uri().path().ends_with("/$batch") {
+                        let path = logged_path(&state, index);
+                        state.faults().write_fault(req.method().as_str(), &path)
+                    } else {
+                        None
+                    };
+                    if write_fault == Some(WriteFaultMode::Error) {
+                        GraphError::service_unavailable().into_response()
+                    } else {
+                        let mut response = next.run(req).await;
+                        if response.extensions().get::<DropConnection>().is_some()
+                            || write_fault == Some(WriteFaultMode::LostResponse)
+                            || state.faults().lose_response()
+                        {
+                            response.extensions_mut().insert(DropConnection);
+                            dropped = true;
+                        }
+                        response
                     }
-                    response
                 }
             }
         }
@@ -149,6 +160,11 @@ fn conformance(state: &AppState, req: &Request, body: &Bytes) -> Result<(), Grap
             Err(GraphError::odata_bad_request(format!("{}{at}", first.message)))
         }
     }
+}
+
+/// The path (with query) the request was logged under.
+fn logged_path(state: &AppState, index: usize) -> String {
+    state.log().entries().get(index).map(|e| e.path.clone()).unwrap_or_default()
 }
 
 /// Renders a [`GraphError`] body with the request's ids and sets Graph's correlation headers.

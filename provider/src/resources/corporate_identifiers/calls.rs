@@ -90,16 +90,14 @@ pub async fn import(graph: &GraphClient, cx: &CallCx, devices: &[DeviceIdentity]
             }
             Err(e) => {
                 // The call may have been applied (lost answer) or partly applied: look.
-                match search(graph, cx, chunk).await {
-                    Ok(found) => {
-                        let response = ImportResponse {
-                            value: found
-                                .into_iter()
-                                .map(|identity| super::wire::ImportResultRow { identity, status: Some(true) })
-                                .collect(),
-                        };
-                        let outcome = check_import(chunk, &response);
+                match find_imported(graph, cx, chunk, e.is_ambiguous()).await {
+                    Ok(outcome) => {
+                        let complete = outcome.failures.is_empty();
                         run.imported.extend(outcome.imported);
+                        if complete && e.is_ambiguous() {
+                            // Only the answer was lost: every row is there.
+                            continue;
+                        }
                         run.not_sent.extend(
                             outcome.failures.iter().filter_map(|f| find(chunk, f.identifier())).cloned(),
                         );
@@ -115,6 +113,48 @@ pub async fn import(graph: &GraphClient, cx: &CallCx, devices: &[DeviceIdentity]
         run.not_sent.extend(chunk.iter().cloned());
     }
     run
+}
+
+/// Waits before each search for the rows of an import whose answer was lost: new rows may not
+/// be searchable at once (replication lag).
+const FIND_IMPORTED_DELAYS: [std::time::Duration; 4] = [
+    std::time::Duration::ZERO,
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(4),
+];
+
+/// Which rows of `chunk` exist after an import call failed. After a lost answer (`patient`)
+/// it searches again while rows are missing, so an import that did happen is recorded
+/// instead of being reported as failed.
+async fn find_imported(
+    graph: &GraphClient,
+    cx: &CallCx,
+    chunk: &[DeviceIdentity],
+    patient: bool,
+) -> Result<super::wire::ImportOutcome, Error> {
+    let delays = if patient { &FIND_IMPORTED_DELAYS[..] } else { &FIND_IMPORTED_DELAYS[..1] };
+    let mut last = None;
+    for delay in delays {
+        if cx.would_exceed(*delay) || cx.sleep(*delay).await.is_err() {
+            break;
+        }
+        let found = search(graph, cx, chunk).await?;
+        let response = ImportResponse {
+            value: found
+                .into_iter()
+                .map(|identity| super::wire::ImportResultRow { identity, status: Some(true) })
+                .collect(),
+        };
+        let outcome = check_import(chunk, &response);
+        if outcome.failures.is_empty() {
+            return Ok(outcome);
+        }
+        last = Some(outcome);
+    }
+    last.ok_or_else(|| {
+        Error::new(crate::graph::ErrorKind::Timeout, "no time left to look for the imported rows")
+    })
 }
 
 fn find<'a>(devices: &'a [DeviceIdentity], identifier: &str) -> Option<&'a DeviceIdentity> {

@@ -14,11 +14,17 @@ use super::identity::provisioning_client_app_id;
 use super::object_id::ObjectId;
 use super::plan_members::{ChangePlan, GroupOp, LastOwnerError, split_for_create};
 use super::wire::{
-    CreateGroup, DirectoryObjectPage, DirectoryObjectRef, DirectoryObjectUrls, Group, GroupPage, NewGroup,
-    NewServicePrincipal, ObjectKind, PatchGroup, Relation, SERVICE_PRINCIPAL_SELECT, ServicePrincipal,
-    USER_SELECT, User, group_path, group_read_path, list_path, service_principal_by_app_id_path,
-    service_principal_path,
+    CREATED_GROUP_SELECT, CreateGroup, DirectoryObjectPage, DirectoryObjectRef, DirectoryObjectUrls, Group,
+    GroupPage, ListedGroup, ListedGroupPage, NewGroup, NewServicePrincipal, ObjectKind, PatchGroup, Relation,
+    SERVICE_PRINCIPAL_SELECT, ServicePrincipal, USER_SELECT, User, group_path, group_read_path, list_path,
+    pick_created, service_principal_by_app_id_path, service_principal_path,
 };
+
+/// Waits before each look-up for a group whose create answer was lost (replication lag).
+const FIND_CREATED_DELAYS: [Duration; 4] =
+    [Duration::ZERO, Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)];
+/// How far the server's clock may be behind ours when comparing creation times.
+const CREATED_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
 /// How often to re-read while waiting for a write to become visible.
 const CONFIRM_INTERVAL: Duration = Duration::from_secs(2);
@@ -176,8 +182,20 @@ impl<'a> GroupsApi<'a> {
                 GroupsError::Graph(crate::graph::Error::new(crate::graph::ErrorKind::Config, e.to_string())),
             )
         })?;
-        let created: Group =
-            self.client.post_json(&self.cx, Api::V1, "/groups", &body).await.map_err(|e| (None, e.into()))?;
+        let sent_at = time::OffsetDateTime::now_utc();
+        let created: Group = match self.client.post_json(&self.cx, Api::V1, "/groups", &body).await {
+            Ok(group) => group,
+            // The group may exist without us knowing its id: adopt it rather than leave an
+            // orphan that the next apply would duplicate.
+            Err(e) if e.is_ambiguous() => match self.find_created(new, sent_at).await {
+                Some(found) => {
+                    tracing::info!(id = %found.id, "adopted the group created by an unanswered POST");
+                    Group { id: found.id, ..Group::default() }
+                }
+                None => return Err((None, e.into())),
+            },
+            Err(e) => return Err((None, e.into())),
+        };
         let id = ObjectId::parse(&created.id).map_err(|e| {
             (
                 None,
@@ -191,6 +209,24 @@ impl<'a> GroupsApi<'a> {
         let group = self.wait_for_group(&id).await.map_err(|e| fail(e.into()))?;
         self.apply(&id, &split.rest).await.map_err(fail)?;
         Ok(group)
+    }
+
+    /// After a create whose answer was lost: the group it made, looked for a few times (a new
+    /// group may not be listed at once) by `mailNickname`, display name and creation time.
+    async fn find_created(&self, new: &NewGroup, sent_at: time::OffsetDateTime) -> Option<ListedGroup> {
+        let floor = sent_at - CREATED_CLOCK_SKEW;
+        let path = find_by("/groups", "mailNickname", &new.mail_nickname, CREATED_GROUP_SELECT);
+        for delay in FIND_CREATED_DELAYS {
+            if self.cx.would_exceed(delay) || self.cx.sleep(delay).await.is_err() {
+                return None;
+            }
+            if let Ok(page) = self.client.get_json::<ListedGroupPage>(&self.cx, Api::V1, &path).await
+                && let Some(found) = pick_created(&page.value, new, floor)
+            {
+                return Some(found.clone());
+            }
+        }
+        None
     }
 
     /// The group, or `None` when it does not exist.

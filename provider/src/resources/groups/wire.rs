@@ -369,6 +369,51 @@ pub struct User {
     pub account_enabled: Option<bool>,
 }
 
+/// `$select` of the look-up for a group whose create answer was lost.
+pub const CREATED_GROUP_SELECT: &str = "id,displayName,mailNickname,createdDateTime";
+
+/// A group as that look-up lists it.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedGroup {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub mail_nickname: Option<String>,
+    #[serde(default)]
+    pub created_date_time: Option<String>,
+}
+
+/// A page of the look-up.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct ListedGroupPage {
+    #[serde(default)]
+    pub value: Vec<ListedGroup>,
+}
+
+/// The group a create whose answer was lost made: the only one with our `mailNickname` and
+/// display name created at or after `floor`. `None` when none or several match: adopting one
+/// of several could take over a group somebody else created.
+pub fn pick_created<'a>(
+    listed: &'a [ListedGroup],
+    new: &NewGroup,
+    floor: time::OffsetDateTime,
+) -> Option<&'a ListedGroup> {
+    use time::format_description::well_known::Rfc3339;
+    let mut matches = listed.iter().filter(|g| {
+        g.display_name.as_deref() == Some(new.display_name.as_str())
+            && g.mail_nickname.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&new.mail_nickname))
+            // An unreadable timestamp cannot rule a group out.
+            && g.created_date_time
+                .as_deref()
+                .and_then(|t| time::OffsetDateTime::parse(t, &Rfc3339).ok())
+                .is_none_or(|created| created >= floor)
+    });
+    let first = matches.next()?;
+    matches.next().is_none().then_some(first)
+}
+
 /// A page of `GET /groups?$filter=…` (data source lookup by name).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct GroupPage {

@@ -282,3 +282,34 @@ fn list_request_bound_for_large_groups() {
     assert_eq!(max_list_requests(1000), 3);
     assert_eq!(max_list_requests(10_000), 12, "⌈10,000/999⌉ + 1");
 }
+
+#[test]
+fn a_lost_create_is_adopted_only_when_exactly_one_new_group_matches() {
+    let new = NewGroup {
+        display_name: "Autopilot DPP devices".into(),
+        description: None,
+        mail_nickname: "autopilot-dpp-devices".into(),
+    };
+    let floor = time::macros::datetime!(2026-11-26 13:00:00 UTC);
+    let g = |id: &str, name: &str, nick: &str, created: Option<&str>| ListedGroup {
+        id: id.into(),
+        display_name: Some(name.into()),
+        mail_nickname: Some(nick.into()),
+        created_date_time: created.map(str::to_owned),
+    };
+    let ours = g("a", "Autopilot DPP devices", "Autopilot-DPP-Devices", Some("2026-11-26T13:00:05Z"));
+    let older = g("b", "Autopilot DPP devices", "autopilot-dpp-devices", Some("2026-11-26T12:59:59Z"));
+    let renamed = g("c", "Other", "autopilot-dpp-devices", Some("2026-11-26T13:00:06Z"));
+    let undated = g("d", "Autopilot DPP devices", "autopilot-dpp-devices", None);
+    let cases: [(Vec<ListedGroup>, Option<&str>); 5] = [
+        (vec![ours.clone(), older.clone(), renamed.clone()], Some("a")),
+        (vec![older.clone(), renamed.clone()], None),
+        (vec![], None),
+        (vec![ours.clone(), undated.clone()], None),
+        (vec![undated], Some("d")),
+    ];
+    for (listed, expected) in cases {
+        let got = pick_created(&listed, &new, floor).map(|g| g.id.as_str());
+        assert_eq!(got, expected, "{listed:?}");
+    }
+}

@@ -1,0 +1,291 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers may panic: a panic is a failed test
+
+//! Reliability of the whole workflow (examples/user-driven-entra-join) with the real terraform
+//! CLI against the emulator's fault switches (issue #12):
+//!
+//! 1. random throttling, 503s, latency jitter and consistency lag: converges, state ⇔ emulator;
+//! 2. the write-failure sweep: each Graph write of a clean apply fails in turn, before commit
+//!    (503) or after it (response lost); the next apply converges with no orphan or duplicate.
+//!    CI runs the first write of every distinct call (label); `AUTOPILOT_FULL_SWEEP=1` fails
+//!    every write index in turn;
+//! 3. SIGINT in the middle of a slow apply: terraform stops promptly, state ⇔ emulator, the next
+//!    apply converges.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use acceptance_tests::harness::{Emulator, Workspace};
+use acceptance_tests::reconcile::state_vs_emulator;
+use acceptance_tests::workflow::{self, Write, apply_until_success, reset, set_faults, writes};
+use serde_json::{Value, json};
+
+fn emulator_binary() -> &'static std::path::Path {
+    env!("CARGO_BIN_EXE_graph-emulator").as_ref()
+}
+
+async fn assert_converged(ws: &Workspace, emu: &Emulator, baseline: &Value, context: &str) {
+    let (empty, plan) = ws.plan_is_empty().await.expect("plan runs");
+    assert!(empty, "{context}: plan is not empty:\n{}", plan.stdout);
+    let problems = state_vs_emulator(ws, emu, baseline).await.expect("state and objects");
+    assert!(problems.is_empty(), "{context}: state ⇔ emulator:\n{}", problems.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workflow_converges_under_random_faults() {
+    let emu = Emulator::start(
+        emulator_binary(),
+        &[
+            "--throttle-percent",
+            "30",
+            "--error-percent",
+            "5",
+            "--consistency-lag-ms",
+            "3000",
+            "--latency-ms",
+            "10",
+            "--latency-jitter-ms",
+            "90",
+            "--seed",
+            "12",
+        ],
+    )
+    .await
+    .expect("emulator");
+    let baseline = emu.control_get("/_emulator/objects").await.expect("objects");
+    let ws = workflow::workspace(&emu).await.expect("workspace");
+    let started = Instant::now();
+    let applies = apply_until_success(&ws, 4).await.expect("the workflow converges within 4 applies");
+    let log = emu.requests().await.expect("log");
+    let throttled = log.iter().filter(|e| e["status"] == 429).count();
+    let unavailable = log.iter().filter(|e| e["status"] == 503).count();
+    println!(
+        "random faults: {applies} apply run(s), {:.1} s, {} requests ({throttled} × 429, {unavailable} × 503)",
+        started.elapsed().as_secs_f64(),
+        log.len()
+    );
+    // 30% of ~100 requests: never zero. (5% 503s could be zero in a rare ordering: not asserted.)
+    assert!(throttled > 0, "the faults were injected");
+    settle(3000).await;
+    assert_converged(&ws, &emu, &baseline, "random faults").await;
+    emu.stop().await;
+}
+
+/// One case of the sweep: which write fails, and how.
+#[derive(Clone, Debug)]
+struct Case {
+    /// `fail_write_at` (1-based).
+    at: u32,
+    /// `fail_write_match` (None: every write counts).
+    label: Option<String>,
+}
+
+/// What one case did.
+struct Outcome {
+    faulted: String,
+    first_apply_ok: bool,
+    problem: Option<String>,
+}
+
+/// Waits until every write is visible to every read (the emulator's consistency lag has
+/// passed), so a plan judges the provider, not a replica that has not caught up yet.
+async fn settle(lag_ms: u64) {
+    if lag_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(lag_ms + 500)).await;
+    }
+}
+
+async fn run_case(emu: &Emulator, case: &Case, mode: &str, lag_ms: u64) -> Outcome {
+    let baseline = reset(emu).await.expect("reset");
+    set_faults(
+        emu,
+        json!({"fail_write_at": case.at, "fail_write_mode": mode, "fail_write_match": case.label}),
+    )
+    .await
+    .expect("faults");
+    let ws = workflow::workspace(emu).await.expect("workspace");
+    let first = ws.terraform(&["apply", "-auto-approve", "-input=false"]).await.expect("apply runs");
+    settle(lag_ms).await;
+    set_faults(emu, json!({"fail_write_at": null, "fail_write_match": null})).await.expect("faults off");
+    let log = emu.requests().await.expect("log");
+    let all = writes(&log);
+    if case.label.is_none() && all.len() < case.at as usize {
+        // Runs differ in their number of writes (re-reads and re-sends under lag): nothing to fail.
+        return Outcome {
+            faulted: format!("(skipped: this run made {} writes)", all.len()),
+            first_apply_ok: first.success(),
+            problem: None,
+        };
+    }
+    let hit: Vec<Write> = all.into_iter().filter(|w| w.status == 503 || w.response_dropped).collect();
+    let faulted = match hit.as_slice() {
+        [one] => one.label(),
+        [] => "(no write faulted)".to_owned(),
+        many => format!(
+            "{} writes faulted: {}",
+            many.len(),
+            many.iter().map(Write::label).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let mut problem = None;
+    if hit.len() != 1 {
+        problem = Some(format!("expected exactly one faulted write, got: {faulted}"));
+    }
+    let second = ws.terraform(&["apply", "-auto-approve", "-input=false"]).await.expect("apply runs");
+    settle(lag_ms).await;
+    if problem.is_none() && !second.success() {
+        problem = Some(format!("the apply after the fault failed:\n{}", second.combined()));
+    }
+    if problem.is_none() {
+        match ws.plan_is_empty().await {
+            Ok((true, _)) => {}
+            Ok((false, plan)) => problem = Some(format!("plan not empty:\n{}", plan.stdout)),
+            Err(e) => problem = Some(e.to_string()),
+        }
+    }
+    if problem.is_none() {
+        match state_vs_emulator(&ws, emu, &baseline).await {
+            Ok(p) if p.is_empty() => {}
+            Ok(p) => problem = Some(p.join("\n")),
+            Err(e) => problem = Some(e.to_string()),
+        }
+    }
+    if problem.is_some() && !first.success() {
+        let text = first.combined();
+        let tail: Vec<&str> = text.lines().filter(|l| l.contains("Error")).take(4).collect();
+        problem = problem.map(|p| format!("{p}\n(first apply: {})", tail.join(" | ")));
+    }
+    Outcome { faulted, first_apply_ok: first.success(), problem }
+}
+
+/// The writes of a clean apply of the workflow (after a reset).
+async fn clean_writes(emu: &Emulator) -> Vec<Write> {
+    reset(emu).await.expect("reset");
+    let ws = workflow::workspace(emu).await.expect("workspace");
+    ws.apply().await.expect("clean apply");
+    writes(&emu.requests().await.expect("log"))
+}
+
+/// CI: the first occurrence of every distinct write (so every resource type's create);
+/// `AUTOPILOT_FULL_SWEEP=1`: every write index.
+fn cases(clean: &[Write]) -> Vec<Case> {
+    if std::env::var("AUTOPILOT_FULL_SWEEP").is_ok_and(|v| v == "1") {
+        return (1..=clean.len()).map(|k| Case { at: u32::try_from(k).unwrap(), label: None }).collect();
+    }
+    let labels: BTreeSet<String> = clean.iter().map(Write::label).collect();
+    labels.into_iter().map(|l| Case { at: 1, label: Some(l) }).collect()
+}
+
+/// Consistency lag of the sweep's emulator (`AUTOPILOT_SWEEP_LAG_MS` overrides it).
+const SWEEP_LAG_MS: u64 = 1000;
+
+async fn sweep(mode: &str) {
+    // Lag makes the adoption of a lost create wait for the object to become visible, as on Graph.
+    let lag: u64 =
+        std::env::var("AUTOPILOT_SWEEP_LAG_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(SWEEP_LAG_MS);
+    let emu = Emulator::start(emulator_binary(), &["--seed", "3", "--consistency-lag-ms", &lag.to_string()])
+        .await
+        .expect("emulator");
+    let clean = clean_writes(&emu).await;
+    let cases = cases(&clean);
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let mut table = Vec::new();
+    for case in &cases {
+        let out = run_case(&emu, case, mode, lag).await;
+        table.push(format!(
+            "  {:>2} {:<78} first apply {}{}",
+            case.at,
+            out.faulted,
+            if out.first_apply_ok { "ok    " } else { "failed" },
+            if out.problem.is_some() { "  ✗" } else { "  ✓" }
+        ));
+        if let Some(p) = out.problem {
+            failures.push(format!("case {case:?} ({}): {p}", out.faulted));
+        }
+    }
+    println!(
+        "write sweep ({mode}, lag {lag} ms): {} writes in a clean apply, {} cases, {:.0} s\n{}",
+        clean.len(),
+        cases.len(),
+        started.elapsed().as_secs_f64(),
+        table.join("\n")
+    );
+    emu.stop().await;
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_write_failing_before_commit_is_survived() {
+    sweep("error").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_write_whose_response_is_lost_is_survived() {
+    sweep("lost_response").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_stops_the_apply_and_the_next_apply_converges() {
+    let emu =
+        Emulator::start(emulator_binary(), &["--latency-ms", "400", "--seed", "5"]).await.expect("emulator");
+    let baseline = emu.control_get("/_emulator/objects").await.expect("objects");
+    let ws = workflow::workspace(&emu).await.expect("workspace");
+    let child = ws
+        .command(&["apply", "-auto-approve", "-input=false"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("terraform starts");
+    // Mid-way: some objects written, more to come.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let n = writes(&emu.requests().await.expect("log")).len();
+        if n >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the apply made only {n} writes in 120 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().expect("pid").to_string();
+    let interrupted = Instant::now();
+    let kill = std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill runs");
+    assert!(kill.success());
+    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("terraform exits within 120 s of SIGINT")
+        .expect("terraform output");
+    let stopped = interrupted.elapsed();
+    let writes_before = writes(&emu.requests().await.expect("log")).len();
+    println!(
+        "SIGINT → terraform exit: {:.2} s (exit code {:?}, {writes_before} writes sent)",
+        stopped.as_secs_f64(),
+        out.status.code()
+    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!(
+        "{}",
+        text.lines()
+            .filter(|l| l.contains("Interrupt")
+                || l.contains("Error")
+                || l.contains("Still creating")
+                || l.contains("Creation complete"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(stopped < Duration::from_secs(30), "terraform took {stopped:?} to stop:\n{text}");
+    assert!(text.contains("Interrupt received"), "terraform saw the interrupt (graceful stop):\n{text}");
+    assert!(!out.status.success(), "the apply was interrupted, so it must not report success:\n{text}");
+    let problems = state_vs_emulator(&ws, &emu, &baseline).await.expect("state and objects");
+    assert!(problems.is_empty(), "after SIGINT: state ⇔ emulator:\n{}\n\n{text}", problems.join("\n"));
+
+    set_faults(&emu, json!({"latency_ms": 0})).await.expect("faults");
+    ws.apply().await.expect("the next apply succeeds");
+    assert_converged(&ws, &emu, &baseline, "after SIGINT").await;
+    emu.stop().await;
+}
