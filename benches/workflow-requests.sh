@@ -2,12 +2,21 @@
 # Graph requests of the full workflow example (issue #11, benchmark 2): apply, no-change plan and
 # destroy of examples/user-driven-entra-join against the emulator, counted as HTTP round trips
 # (request-log entries with batch_id null, token requests included) with a per-endpoint breakdown.
-#   benches/workflow-requests.sh [--latency-ms N]
+#   benches/workflow-requests.sh [--latency-ms N] [--detail]
+# --detail lists every round trip in order with the requests inside each $batch.
+# AUTOPILOT_READ_COALESCING=off in the environment measures the provider without read coalescing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 latency=0
-if [ "${1:-}" = "--latency-ms" ]; then latency=$2; fi
+detail=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --latency-ms) latency=$2; shift 2 ;;
+    --detail) detail=1; shift ;;
+    *) echo "usage: $0 [--latency-ms N] [--detail]" >&2; exit 2 ;;
+  esac
+done
 cargo build -q --locked -p terraform-provider-autopilot --bin terraform-provider-autopilot
 cargo build -q --locked -p acceptance-tests --bin graph-emulator
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -42,7 +51,16 @@ def key(r):
 print(f"{sys.argv[2]:8} {len(top):4} HTTP round trips ({len(inner)} requests inside $batch), {float(sys.argv[4]) - float(sys.argv[3]):.1f} s wall")
 for k, n in sorted(collections.Counter(map(key, top)).items(), key=lambda kv: -kv[1]):
     print(f"           {n:3}  {k}")
-' "$before" "$phase" "$t0" "$t1"
+if sys.argv[5] == "1":
+    base = int(sys.argv[1])
+    print("         in order (batched requests indented):")
+    for i, r in enumerate(log):
+        if r.get("batch_id") is None:
+            print(f"           {key(r)}")
+            for x in log:
+                if x.get("batch_id") == base + i:
+                    print(f"               {key(x)}")
+' "$before" "$phase" "$t0" "$t1" "$detail"
 }
 count apply terraform apply -auto-approve -input=false -no-color
 count plan terraform plan -input=false -no-color

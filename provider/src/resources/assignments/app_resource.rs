@@ -61,7 +61,7 @@ pub async fn get_app(
     let action = "Reading a mobile app";
     // No `$select`: whether it keeps `@odata.type` of derived app types is not documented.
     let path = Parent::App(app_id.to_owned()).path();
-    match data.graph.get_json::<Json>(&call_cx(ctx), Api::Beta, &path).await {
+    match data.graph.get_json_coalesced::<Json>(&call_cx(ctx), Api::Beta, &path).await {
         Ok(body) => {
             MobileAppInfo::from_graph(&body).map(Some).map_err(|e| Diagnostic::error(action, e.to_string()))
         }

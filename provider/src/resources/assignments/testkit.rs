@@ -44,6 +44,7 @@ pub fn provider_data(uri: &str) -> ProviderData {
             max_delay: Duration::from_millis(2),
         },
         rate_limit: RateLimit::default(),
+        coalesce_reads: true,
     };
     let graph = GraphClient::with_token_source(config.clone(), tuning, Arc::new(FixedToken)).unwrap();
     ProviderData { settings: ProviderSettings { graph: config }, graph }

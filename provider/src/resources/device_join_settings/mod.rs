@@ -213,7 +213,7 @@ async fn get_policy(
     let cx = call_cx(ctx);
     let body: Json = data
         .graph
-        .get_json(&cx, Api::Beta, POLICY_PATH)
+        .get_json_coalesced(&cx, Api::Beta, POLICY_PATH)
         .await
         .map_err(|e| graph_diagnostic(DeviceJoinSettings::op(action, false), &e))?;
     policy::parse(&body).map_err(|e| {
