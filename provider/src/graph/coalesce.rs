@@ -28,10 +28,10 @@ use super::paging::Page;
 
 /// A queue is sent once no read joined it for this long (Terraform starts the refreshes of one
 /// dependency level within a few milliseconds, but not at the same instant).
-pub const QUIET: Duration = Duration::from_millis(5);
+pub const QUIET: Duration = Duration::from_millis(10);
 /// ... and at the latest this long after its first read, so a steady trickle cannot hold reads
 /// back; small next to one Graph round trip.
-pub const MAX_WAIT: Duration = Duration::from_millis(25);
+pub const MAX_WAIT: Duration = Duration::from_millis(50);
 
 type Reply = oneshot::Sender<Result<serde_json::Value>>;
 
@@ -277,17 +277,14 @@ mod tests {
     #[test]
     fn a_queue_is_due_after_a_quiet_spell_or_at_the_latest_after_max_wait() {
         let t0 = Instant::now();
-        let at = |first_ms: u64, last_ms: u64| {
-            let q = Queue {
-                first: t0 + Duration::from_millis(first_ms),
-                last: t0 + Duration::from_millis(last_ms),
-                ..Queue::new(0)
-            };
+        let at = |last: Duration| {
+            let q = Queue { first: t0, last: t0 + last, ..Queue::new(0) };
             q.due().duration_since(t0)
         };
-        assert_eq!(at(0, 0), QUIET);
-        assert_eq!(at(0, 3), Duration::from_millis(3) + QUIET, "a late read extends the wait");
-        assert_eq!(at(0, 24), MAX_WAIT, "but never beyond MAX_WAIT");
+        let ms = Duration::from_millis;
+        assert_eq!(at(ms(0)), QUIET);
+        assert_eq!(at(ms(3)), ms(3) + QUIET, "a later read extends the wait");
+        assert_eq!(at(MAX_WAIT - ms(1)), MAX_WAIT, "but never beyond MAX_WAIT");
     }
 
     #[test]
