@@ -236,10 +236,7 @@ impl GraphClient {
         // others; it ends at the latest waiter deadline.
         let cx = CallCx::new(CancellationToken::new(), queue.deadline.flatten());
         if let [(read, _)] = queue.items.as_slice() {
-            let result = match self.send(&cx, read.graph_request(api)).await {
-                Ok(rsp) => rsp.json::<serde_json::Value>(),
-                Err(e) => Err(e),
-            };
+            let result = self.send_alone(&cx, api, read).await;
             for (_, waiters) in queue.items {
                 answer(waiters, &result);
             }
@@ -249,8 +246,18 @@ impl GraphClient {
             queue.items.iter().enumerate().map(|(i, (read, _))| read.batch_request(i.to_string())).collect();
         match self.batch(&cx, api, requests).await {
             Ok(responses) => {
-                for ((_, waiters), rsp) in queue.items.into_iter().zip(responses) {
-                    answer(waiters, &rsp.json::<serde_json::Value>());
+                // `batch` retries throttled items but leaves inner server errors to the caller;
+                // such a read gets the retries a plain request has.
+                let answers = queue.items.iter().zip(&responses).map(|((read, _), rsp)| async {
+                    if matches!(rsp.status, 500 | 502 | 504) {
+                        self.send_alone(&cx, api, read).await
+                    } else {
+                        rsp.json::<serde_json::Value>()
+                    }
+                });
+                let answers = futures::future::join_all(answers).await;
+                for ((_, waiters), result) in queue.items.into_iter().zip(answers) {
+                    answer(waiters, &result);
                 }
             }
             Err(e) => {
@@ -260,6 +267,13 @@ impl GraphClient {
                 }
             }
         }
+    }
+}
+
+impl GraphClient {
+    /// One read as a plain request (with the client's retries), decoded as JSON.
+    async fn send_alone(&self, cx: &CallCx, api: Api, read: &Read) -> Result<serde_json::Value> {
+        self.send(cx, read.graph_request(api)).await?.json()
     }
 }
 

@@ -762,3 +762,42 @@ async fn with_coalescing_off_every_read_is_its_own_request() {
     paths.sort();
     assert_eq!(paths, vec!["/beta/p", "/beta/p/assignments", "/beta/p/retrieve"]);
 }
+
+#[tokio::test]
+async fn a_read_answered_500_inside_the_batch_is_retried_on_its_own() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| match r["url"].as_str().unwrap() {
+                    "/groups/flaky" => json!({"id": r["id"], "status": 500, "body": {"error": {"code": "InternalServerError", "message": "x"}}}),
+                    url => json!({"id": r["id"], "status": 200, "body": {"url": url}}),
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/groups/flaky"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"url": "/groups/flaky", "alone": true})),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let cx = cx();
+    let (ok, flaky) = tokio::join!(
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/ok"),
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/flaky"),
+    );
+    assert_eq!(ok.unwrap()["url"], "/groups/ok");
+    assert_eq!(flaky.unwrap()["alone"], true, "the 500 was retried as a plain GET");
+    let paths: Vec<String> = requests(&server).await.iter().map(|r| r.url.path().to_owned()).collect();
+    assert_eq!(paths, vec!["/v1.0/$batch", "/v1.0/groups/flaky"]);
+}
