@@ -86,9 +86,13 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
         Err(e) => e.into_response(),
         Ok(caller) => {
             req.extensions_mut().insert(caller);
-            let latency = state.faults().latency();
-            if !latency.is_zero() {
-                tokio::time::sleep(latency).await;
+            // Latency models the network round trip: requests inside a `$batch` share their
+            // envelope's and add none.
+            if req.extensions().get::<BatchContext>().is_none() {
+                let latency = state.faults().latency();
+                if !latency.is_zero() {
+                    tokio::time::sleep(latency).await;
+                }
             }
             let now = state.clock().now();
             let verdict = state.faults().before(family, is_write, now);

@@ -32,6 +32,10 @@ pub struct BatchRequest {
     /// Ids of requests that must succeed first (they are kept in the same envelope).
     #[serde(rename = "dependsOn", skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// Whether repeating it is harmless (not sent). Defaults to `method != POST`; set it for
+    /// POST actions that only read or replace state.
+    #[serde(skip)]
+    pub idempotent: bool,
 }
 
 fn method_str<S: Serializer>(m: &Method, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -40,8 +44,10 @@ fn method_str<S: Serializer>(m: &Method, s: S) -> std::result::Result<S::Ok, S::
 
 impl BatchRequest {
     pub fn new(id: impl Into<String>, method: Method, url: impl Into<String>) -> Self {
+        let idempotent = method != Method::POST;
         Self {
             id: id.into(),
+            idempotent,
             method,
             url: url.into(),
             headers: BTreeMap::new(),
@@ -65,6 +71,12 @@ impl BatchRequest {
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Marks the request as safe (or unsafe) to repeat.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
         self
     }
 
@@ -174,7 +186,7 @@ impl GraphClient {
             let mut req = GraphRequest::new(Method::POST, api, "/$batch")
                 .json(&serde_json::json!({ "requests": pending }))?;
             // The envelope POST only creates something if an inner request does.
-            req.idempotent = pending.iter().all(|r| r.method != Method::POST);
+            req.idempotent = pending.iter().all(|r| r.idempotent);
             let client_request_id = uuid::Uuid::new_v4().to_string();
             let writes = u32::try_from(writes).unwrap_or(u32::MAX);
             let envelope: Envelope = self
@@ -228,7 +240,7 @@ fn retry_set(pending: &[BatchRequest], answers: &HashMap<String, BatchResponse>)
         .filter(|r| {
             // Inner 500/502 are left to the caller: inside a batch they are often permanent.
             answers.get(&r.id).is_some_and(|a| {
-                is_retryable_status(a.status, r.method != Method::POST) && !matches!(a.status, 500 | 502)
+                is_retryable_status(a.status, r.idempotent) && !matches!(a.status, 500 | 502)
             })
         })
         .map(|r| r.id.clone())
@@ -358,9 +370,11 @@ mod tests {
             BatchRequest::get("3", "/c"),
             BatchRequest::new("4", Method::POST, "/d"),
             BatchRequest::new("5", Method::POST, "/e"),
+            // A POST that only reads is retried like a GET.
+            BatchRequest::new("6", Method::POST, "/f").idempotent(true),
         ];
         let answers: HashMap<String, BatchResponse> =
-            [("1", 429), ("2", 424), ("3", 404), ("4", 503), ("5", 504)]
+            [("1", 429), ("2", 424), ("3", 404), ("4", 503), ("5", 504), ("6", 504)]
                 .into_iter()
                 .map(|(id, status)| {
                     (
@@ -372,6 +386,6 @@ mod tests {
         let set = retry_set(&pending, &answers);
         let mut got: Vec<_> = set.into_iter().collect();
         got.sort();
-        assert_eq!(got, vec!["1", "2", "4"]);
+        assert_eq!(got, vec!["1", "2", "4", "6"]);
     }
 }

@@ -38,10 +38,19 @@ impl Api {
 }
 
 /// Behaviour knobs of a client; defaults suit Microsoft Graph.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tuning {
     pub retry: RetryPolicy,
     pub rate_limit: RateLimit,
+    /// Whether concurrent reads share `$batch` envelopes (see [`super::coalesce`]); on by
+    /// default, off only to measure what it saves.
+    pub coalesce_reads: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self { retry: RetryPolicy::default(), rate_limit: RateLimit::default(), coalesce_reads: true }
+    }
 }
 
 /// One request. Build with [`GraphRequest::new`] and the helpers, send with [`GraphClient::send`].
@@ -194,6 +203,7 @@ impl GraphClient {
         endpoint.set_query(None);
         endpoint.set_fragment(None);
         let limiter = Limiter::new(tuning.rate_limit.clone());
+        let coalescer = Coalescer::new(tuning.coalesce_reads);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -203,7 +213,7 @@ impl GraphClient {
                 tokens: OnceCell::new(),
                 preset_tokens,
                 limiter,
-                coalescer: Coalescer::default(),
+                coalescer,
             }),
         }
     }

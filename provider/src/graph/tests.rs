@@ -52,6 +52,7 @@ fn tuning() -> Tuning {
             max_delay: Duration::from_millis(5),
         },
         rate_limit: RateLimit::default(),
+        coalesce_reads: true,
     }
 }
 
@@ -631,4 +632,172 @@ async fn deadline_during_a_post_is_ambiguous_during_a_get_a_timeout() {
     assert_eq!(err.kind, ErrorKind::Ambiguous, "{err}");
     let err = c.get(&short(), Api::V1, "/groups").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+}
+
+/// Answers every inner request of a `$batch` with its method, url and body; `settings` gets a
+/// next link to a plain page.
+fn echo_batch(server_uri: String) -> impl Fn(&Request) -> ResponseTemplate {
+    move |req: &Request| {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let responses: Vec<Value> = body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let answer = if r["url"].as_str().unwrap().ends_with("/settings") {
+                    json!({"value": [{"id": "0"}], "@odata.nextLink": format!("{server_uri}/beta/p/settings?$skiptoken=2")})
+                } else {
+                    json!({"method": r["method"], "url": r["url"], "body": r["body"], "contentType": r["headers"]["Content-Type"]})
+                };
+                json!({"id": r["id"], "status": 200, "body": answer})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+    }
+}
+
+#[tokio::test]
+async fn post_reads_and_first_pages_share_a_batch_and_next_pages_are_plain_gets() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/beta/$batch"))
+        .respond_with(echo_batch(server.uri()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/p/settings"))
+        .and(query_param("$skiptoken", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{"id": "1"}]})))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let cx = cx();
+    let ids = json!({"ids": ["x"]});
+    let (policy, target, kinds, settings) = tokio::join!(
+        c.get_json_coalesced::<Value>(&cx, Api::Beta, "/p"),
+        c.post_read_coalesced::<Value>(&cx, Api::Beta, "/p/retrieve", None),
+        c.post_read_coalesced::<Value>(&cx, Api::Beta, "/objects/getByIds", Some(ids.clone())),
+        c.list_all_coalesced::<Value>(&cx, Api::Beta, "/p/settings"),
+    );
+    assert_eq!(policy.unwrap()["method"], "GET");
+    let target = target.unwrap();
+    assert_eq!((target["method"].as_str(), target["body"].is_null()), (Some("POST"), true), "{target}");
+    let kinds = kinds.unwrap();
+    assert_eq!(kinds["body"], ids, "the POST body travels inside the batch");
+    assert_eq!(kinds["contentType"], "application/json", "$batch requires Content-Type with a body");
+    let settings: Vec<&str> = settings.as_ref().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(settings, vec!["0", "1"], "the next page is followed");
+    let sent = requests(&server).await;
+    let shape: Vec<(String, String)> =
+        sent.iter().map(|r| (r.method.to_string(), r.url.path().to_owned())).collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("POST".to_owned(), "/beta/$batch".to_owned()),
+            ("GET".to_owned(), "/beta/p/settings".to_owned())
+        ],
+        "one $batch for the four reads, then the second page on its own"
+    );
+}
+
+#[tokio::test]
+async fn twenty_one_reads_make_one_full_batch_and_one_plain_get() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(echo_batch(server.uri()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(|req: &Request| {
+            ResponseTemplate::new(200).set_body_json(json!({"url": req.url.path()}))
+        })
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let cx = cx();
+    let reads = (0..21).map(|i| {
+        let (c, cx) = (&c, &cx);
+        async move { c.get_json_coalesced::<Value>(cx, Api::V1, &format!("/groups/g{i}")).await }
+    });
+    let answers = futures::future::join_all(reads).await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    let sent = requests(&server).await;
+    let mut batch_sizes: Vec<usize> = sent
+        .iter()
+        .map(|r| match r.url.path() {
+            "/v1.0/$batch" => {
+                serde_json::from_slice::<Value>(&r.body).unwrap()["requests"].as_array().unwrap().len()
+            }
+            _ => 1,
+        })
+        .collect();
+    batch_sizes.sort_unstable();
+    assert_eq!(batch_sizes, vec![1, 20], "a full queue goes at once; the 21st starts the next one");
+}
+
+#[tokio::test]
+async fn with_coalescing_off_every_read_is_its_own_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{"id": "a"}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/beta/p/retrieve"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .mount(&server)
+        .await;
+    let c = client_with(&server, Tuning { coalesce_reads: false, ..tuning() }, Duration::from_secs(3600)).0;
+    assert!(!c.coalesces_reads());
+    let cx = cx();
+    let (a, b, target) = tokio::join!(
+        c.get_json_coalesced::<Value>(&cx, Api::Beta, "/p"),
+        c.list_all_coalesced::<Value>(&cx, Api::Beta, "/p/assignments"),
+        c.post_read_coalesced::<Value>(&cx, Api::Beta, "/p/retrieve", None),
+    );
+    assert!(a.is_ok() && target.unwrap()["ok"] == true);
+    assert_eq!(b.unwrap().len(), 1);
+    let mut paths: Vec<String> = requests(&server).await.iter().map(|r| r.url.path().to_owned()).collect();
+    paths.sort();
+    assert_eq!(paths, vec!["/beta/p", "/beta/p/assignments", "/beta/p/retrieve"]);
+}
+
+#[tokio::test]
+async fn a_read_answered_500_inside_the_batch_is_retried_on_its_own() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| match r["url"].as_str().unwrap() {
+                    "/groups/flaky" => json!({"id": r["id"], "status": 500, "body": {"error": {"code": "InternalServerError", "message": "x"}}}),
+                    url => json!({"id": r["id"], "status": 200, "body": {"url": url}}),
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/groups/flaky"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"url": "/groups/flaky", "alone": true})),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let cx = cx();
+    let (ok, flaky) = tokio::join!(
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/ok"),
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/flaky"),
+    );
+    assert_eq!(ok.unwrap()["url"], "/groups/ok");
+    assert_eq!(flaky.unwrap()["alone"], true, "the 500 was retried as a plain GET");
+    let paths: Vec<String> = requests(&server).await.iter().map(|r| r.url.path().to_owned()).collect();
+    assert_eq!(paths, vec!["/v1.0/$batch", "/v1.0/groups/flaky"]);
 }

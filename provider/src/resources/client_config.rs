@@ -84,7 +84,7 @@ impl DataSource<ProviderData> for ClientConfig {
                     permission: "Application.Read.All",
                     delegated_role: None,
                 };
-                match data.graph.get_json::<IdList>(&cx, Api::V1, &path).await {
+                match data.graph.get_json_coalesced::<IdList>(&cx, Api::V1, &path).await {
                     Ok(list) => list.value.into_iter().next().map(|o| o.id),
                     Err(e) => return (None, graph_diagnostic(op, &e).into()),
                 }
@@ -95,7 +95,7 @@ impl DataSource<ProviderData> for ClientConfig {
                     permission: "User.Read",
                     delegated_role: None,
                 };
-                match data.graph.get_json::<IdOnly>(&cx, Api::V1, "/me?$select=id").await {
+                match data.graph.get_json_coalesced::<IdOnly>(&cx, Api::V1, "/me?$select=id").await {
                     Ok(me) => Some(me.id),
                     Err(e) => return (None, graph_diagnostic(op, &e).into()),
                 }

@@ -38,9 +38,28 @@ impl Env {
 /// against a real tenant Intune enforces its own limit (100 per 20 s per app) regardless.
 pub const INTUNE_WRITE_LIMIT_ENV: &str = "AUTOPILOT_INTUNE_WRITE_LIMIT";
 
-/// Graph client tuning from the environment (see [`INTUNE_WRITE_LIMIT_ENV`]).
+/// Environment variable turning read coalescing (concurrent reads sharing `$batch` envelopes)
+/// `off` or `on` (default). Meant for benchmarks that measure what coalescing saves.
+pub const READ_COALESCING_ENV: &str = "AUTOPILOT_READ_COALESCING";
+
+/// Graph client tuning from the environment (see [`INTUNE_WRITE_LIMIT_ENV`],
+/// [`READ_COALESCING_ENV`]).
 pub fn graph_tuning(env: &Env) -> Result<crate::graph::Tuning, Diagnostics> {
     let mut tuning = crate::graph::Tuning::default();
+    if let Some(raw) = env.get(READ_COALESCING_ENV) {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" => tuning.coalesce_reads = true,
+            "off" | "false" | "0" => tuning.coalesce_reads = false,
+            _ => {
+                let mut diags = Diagnostics::new();
+                diags.error(
+                    "Invalid value in environment",
+                    format!("{READ_COALESCING_ENV} must be \"on\" or \"off\", got {raw:?}."),
+                );
+                return Err(diags);
+            }
+        }
+    }
     if let Some(raw) = env.get(INTUNE_WRITE_LIMIT_ENV) {
         match raw.trim().parse::<u32>() {
             Ok(n) => tuning.rate_limit.intune_writes = n,
@@ -603,5 +622,19 @@ mod tests {
         let c = config(&[("tenant_id", TENANT.into()), ("environment", "mars".into())]);
         let Err(d) = ProviderSettings::from_config(&c, &Env::default()) else { panic!("expected an error") };
         assert_eq!(error_paths(&d), vec!["environment"]);
+    }
+
+    #[test]
+    fn read_coalescing_switch() {
+        for (raw, expect) in [
+            (None, Some(true)),
+            (Some("off"), Some(false)),
+            (Some("OFF "), Some(false)),
+            (Some("on"), Some(true)),
+            (Some("sometimes"), None),
+        ] {
+            let env = Env::from_pairs(raw.map(|r| (READ_COALESCING_ENV, r)));
+            assert_eq!(graph_tuning(&env).ok().map(|t| t.coalesce_reads), expect, "{raw:?}");
+        }
     }
 }

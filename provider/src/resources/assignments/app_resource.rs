@@ -61,7 +61,7 @@ pub async fn get_app(
     let action = "Reading a mobile app";
     // No `$select`: whether it keeps `@odata.type` of derived app types is not documented.
     let path = Parent::App(app_id.to_owned()).path();
-    match data.graph.get_json::<Json>(&call_cx(ctx), Api::Beta, &path).await {
+    match data.graph.get_json_coalesced::<Json>(&call_cx(ctx), Api::Beta, &path).await {
         Ok(body) => {
             MobileAppInfo::from_graph(&body).map(Some).map_err(|e| Diagnostic::error(action, e.to_string()))
         }
@@ -117,7 +117,11 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
     let Some(wanted) = desired(planned) else {
         return fail(Diagnostic::error(action, "The intent or target is incomplete."));
     };
-    let app = match get_app(ctx, data, app_id).await {
+    let parent = Parent::App(app_id.to_owned());
+    // The app (for its type) and its assignments (Intune keeps one per app and group: look
+    // before creating) at once, so they share a `$batch`.
+    let (app, current) = futures::join!(get_app(ctx, data, app_id), list(ctx, data, &parent));
+    let app = match app {
         Ok(Some(app)) => app,
         Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
         Err(d) => return fail(d),
@@ -130,11 +134,8 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
         Ok(b) => b,
         Err(e) => return fail(Diagnostic::error(action, e.to_string())),
     };
-    let parent = Parent::App(app_id.to_owned());
     let key = wanted.target.key();
-
-    // Intune keeps one assignment per app and group: look before creating.
-    let current = match list(ctx, data, &parent).await {
+    let current = match current {
         Ok(Some(items)) => items,
         Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
         Err(e) => return fail(graph_diagnostic(op(action, false), &e)),

@@ -94,7 +94,8 @@ impl DataSource<ProviderData> for MobileAppDataSource {
                 permission: "DeviceManagementApps.Read.All",
                 delegated_role: None,
             };
-            let items: Vec<Json> = match data.graph.list_all(&call_cx(ctx), Api::Beta, &path).await {
+            let items: Vec<Json> = match data.graph.list_all_coalesced(&call_cx(ctx), Api::Beta, &path).await
+            {
                 Ok(items) => items,
                 Err(e) => return (None, graph_diagnostic(op, &e).into()),
             };
@@ -171,10 +172,11 @@ impl DataSource<ProviderData> for PowerShellScriptDataSource {
                 permission: SCRIPT_READ,
                 delegated_role: None,
             };
-            let items: Vec<Json> = match data.graph.list_all(&call_cx(ctx), Api::Beta, SCRIPTS_PATH).await {
-                Ok(items) => items,
-                Err(e) => return (None, graph_diagnostic(op, &e).into()),
-            };
+            let items: Vec<Json> =
+                match data.graph.list_all_coalesced(&call_cx(ctx), Api::Beta, SCRIPTS_PATH).await {
+                    Ok(items) => items,
+                    Err(e) => return (None, graph_diagnostic(op, &e).into()),
+                };
             let scripts: Vec<ReadScript> =
                 items.iter().filter_map(|i| ReadScript::from_graph(i).ok()).collect();
             match pick_by_name("script", &scripts, name, |s| &s.display_name, |s| &s.id) {

@@ -75,7 +75,7 @@ impl Parent {
 /// Every assignment of `parent` (all pages), raw; `Ok(None)` when the parent does not exist.
 pub async fn list(ctx: &Ctx, data: &ProviderData, parent: &Parent) -> Result<Option<Vec<Json>>, Error> {
     let path = format!("{}/assignments", parent.path());
-    match data.graph.list_all::<Json>(&call_cx(ctx), Api::Beta, &path).await {
+    match data.graph.list_all_coalesced::<Json>(&call_cx(ctx), Api::Beta, &path).await {
         Ok(items) => Ok(Some(items)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),

@@ -44,6 +44,8 @@ pub fn provider_data(uri: &str) -> ProviderData {
             max_delay: Duration::from_millis(2),
         },
         rate_limit: RateLimit::default(),
+        // The mocks answer single requests; `$batch` sharing is tested in `graph::tests`.
+        coalesce_reads: false,
     };
     let graph = GraphClient::with_token_source(config.clone(), tuning, Arc::new(FixedToken)).unwrap();
     ProviderData { settings: ProviderSettings { graph: config }, graph }

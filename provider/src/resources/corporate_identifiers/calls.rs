@@ -34,9 +34,9 @@ pub async fn list_windows(graph: &GraphClient, cx: &CallCx) -> Result<Vec<Import
     let filtered = Query::new()
         .filter(format!("importedDeviceIdentityType eq {}", literal(IDENTITY_TYPE)))
         .to_path(COLLECTION);
-    let rows: Vec<ImportedDeviceIdentity> = match graph.list_all(cx, Api::Beta, &filtered).await {
+    let rows: Vec<ImportedDeviceIdentity> = match graph.list_all_coalesced(cx, Api::Beta, &filtered).await {
         Ok(rows) => rows,
-        Err(e) if e.is_bad_request() => graph.list_all(cx, Api::Beta, COLLECTION).await?,
+        Err(e) if e.is_bad_request() => graph.list_all_coalesced(cx, Api::Beta, COLLECTION).await?,
         Err(e) => return Err(e),
     };
     Ok(rows.into_iter().filter(ImportedDeviceIdentity::is_windows_identifier).collect())

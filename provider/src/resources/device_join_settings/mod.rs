@@ -213,7 +213,7 @@ async fn get_policy(
     let cx = call_cx(ctx);
     let body: Json = data
         .graph
-        .get_json(&cx, Api::Beta, POLICY_PATH)
+        .get_json_coalesced(&cx, Api::Beta, POLICY_PATH)
         .await
         .map_err(|e| graph_diagnostic(DeviceJoinSettings::op(action, false), &e))?;
     policy::parse(&body).map_err(|e| {
@@ -417,24 +417,14 @@ impl Resource<ProviderData> for DeviceJoinSettings {
             return;
         }
         let all: Vec<String> = checks.iter().flat_map(|(_, _, ids)| ids.clone()).collect();
-        let found = match crate::resources::directory::objects_by_ids(ctx, data, &all).await {
-            Ok(found) => found,
-            Err(e) => {
-                // A lookup failure must not block the plan; the apply will report Graph's answer.
-                resp.diagnostics.warning("Could not check referenced users and groups", e.to_string());
-                return;
-            }
-        };
         // Microsoft's steps: the groups allowed to join must hold users. A group owned by the
-        // Intune Provisioning Client is a device preparation *device* group: warn.
+        // Intune Provisioning Client is a device preparation *device* group: warn. The owners
+        // are read together with the kinds (one `$batch`); for an id that turns out not to be
+        // a group the owner read fails and is ignored.
         let new_groups: Vec<(&str, String)> = checks
             .iter()
-            .filter(|(_, kind, _)| *kind == "group")
-            .flat_map(|(attr, _, ids)| {
-                ids.iter()
-                    .filter(|id| found.get(*id).is_some_and(|k| k == "group"))
-                    .map(|id| (*attr, id.clone()))
-            })
+            .filter(|(attr, _, _)| *attr == "allowed_groups")
+            .flat_map(|(attr, _, ids)| ids.iter().map(|id| (*attr, id.clone())))
             .collect();
         let cx = call_cx(ctx);
         let owner_reads = new_groups.iter().map(|(_, id)| {
@@ -442,12 +432,26 @@ impl Resource<ProviderData> for DeviceJoinSettings {
             let cx = &cx;
             async move { data.graph.get_json_coalesced::<Json>(cx, Api::V1, &path).await }
         });
-        for ((attr, id), owners) in new_groups.iter().zip(futures::future::join_all(owner_reads).await) {
-            let is_device_group = owners.ok().is_some_and(|o| {
-                o["value"].as_array().is_some_and(|list| {
-                    list.iter().any(|owner| owner["appId"].as_str() == Some(PROVISIONING_CLIENT_APP_ID))
-                })
-            });
+        let (found, owners) = futures::join!(
+            crate::resources::directory::objects_by_ids(ctx, data, &all),
+            futures::future::join_all(owner_reads)
+        );
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                // A lookup failure must not block the plan; the apply will report Graph's answer.
+                resp.diagnostics.warning("Could not check referenced users and groups", e.to_string());
+                return;
+            }
+        };
+        for ((attr, id), owners) in new_groups.iter().zip(owners) {
+            let is_group = found.get(id).is_some_and(|k| k == "group");
+            let is_device_group = is_group
+                && owners.ok().is_some_and(|o| {
+                    o["value"].as_array().is_some_and(|list| {
+                        list.iter().any(|owner| owner["appId"].as_str() == Some(PROVISIONING_CLIENT_APP_ID))
+                    })
+                });
             if is_device_group && *attr == "allowed_groups" {
                 resp.diagnostics.attribute_warning(
                     AttributePath::new(*attr).set_element(Value::from(id.as_str())),

@@ -78,29 +78,30 @@ pub async fn read(ctx: &Ctx, data: &ProviderData, id: &str) -> Result<Option<Rem
     let action = "Reading the device preparation policy";
     let cx = call_cx(ctx);
     let path = policy_path(id);
-    let policy: Json = match data.graph.get_json_coalesced(&cx, Api::Beta, &path).await {
+    // The four reads are independent: issued together they share one `$batch` (with the reads
+    // of other resources refreshing at the same time).
+    let settings_path = Query::new().expand("settingDefinitions").to_path(&format!("{path}/settings"));
+    let target_path = format!("{path}/{}", membership::RETRIEVE_ACTION);
+    let assignments_path = format!("{path}/assignments");
+    let (policy, items, target, assignment_items) = futures::join!(
+        data.graph.get_json_coalesced::<Json>(&cx, Api::Beta, &path),
+        data.graph.list_all_coalesced::<Json>(&cx, Api::Beta, &settings_path),
+        data.graph.post_read_coalesced::<Json>(&cx, Api::Beta, &target_path, None),
+        data.graph.list_all_coalesced::<Json>(&cx, Api::Beta, &assignments_path),
+    );
+    let policy = match policy {
         Ok(p) => p,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(graph_diagnostic(op(action, false), &e)),
     };
     let info = PolicyInfo::from_graph(&policy).map_err(|e| shape_error(action, e))?;
-    let items: Vec<Json> = data
-        .graph
-        .list_all(
-            &cx,
-            Api::Beta,
-            &Query::new().expand("settingDefinitions").to_path(&format!("{path}/settings")),
-        )
-        .await
-        .map_err(|e| graph_diagnostic(op(action, false), &e))?;
+    let items = items.map_err(|e| graph_diagnostic(op(action, false), &e))?;
     let page = json!({ "value": items });
     let settings = PolicySettings::from_graph_settings_for(info.mode.template(), &[&page])
         .map_err(|e| shape_error(action, e))?;
 
     let mut warnings = Diagnostics::new();
-    let target: Json = send_action(&cx, data, &format!("{path}/{}", membership::RETRIEVE_ACTION), None)
-        .await
-        .map_err(|e| graph_diagnostic(op(action, false), &e))?;
+    let target = target.map_err(|e| graph_diagnostic(op(action, false), &e))?;
     let result = MembershipResult::from_graph(&target).map_err(|e| shape_error(action, e))?;
     if let Some(problem) = result.rejection() {
         warnings.push(
@@ -119,11 +120,7 @@ pub async fn read(ctx: &Ctx, data: &ProviderData, id: &str) -> Result<Option<Rem
         n => return Err(shape_error(action, MembershipError::SeveralTargets(n))),
     };
 
-    let items: Vec<Json> = data
-        .graph
-        .list_all(&cx, Api::Beta, &format!("{path}/assignments"))
-        .await
-        .map_err(|e| graph_diagnostic(op(action, false), &e))?;
+    let items = assignment_items.map_err(|e| graph_diagnostic(op(action, false), &e))?;
     let targets = assignments::parse_assignments(&Json::Array(items)).map_err(|e| shape_error(action, e))?;
     let mut assigned_group_ids = Vec::new();
     for target in &targets {
@@ -477,13 +474,18 @@ pub struct GroupFacts {
 pub async fn group_facts(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<GroupFacts> {
     let seg = path_segment(id);
     let group_path = format!("/groups/{seg}?$select=id,securityEnabled,groupTypes");
-    let group = match get_optional(cx, data, Api::V1, &group_path).await {
+    let owners_path = format!("/groups/{seg}/owners?$select=id,appId");
+    // Both at once: they share a `$batch`.
+    let (group, owners) = futures::join!(
+        get_optional(cx, data, Api::V1, &group_path),
+        data.graph.list_all_coalesced::<Json>(cx, Api::V1, &owners_path)
+    );
+    let group = match group {
         Lookup::Found(g) => g,
         Lookup::Missing => return Lookup::Missing,
         Lookup::Failed(e) => return Lookup::Failed(e),
     };
-    let owners_path = format!("/groups/{seg}/owners?$select=id,appId");
-    let owners: Vec<Json> = match data.graph.list_all(cx, Api::V1, &owners_path).await {
+    let owners: Vec<Json> = match owners {
         Ok(o) => o,
         Err(e) if e.is_not_found() => return Lookup::Missing,
         Err(e) => return Lookup::Failed(e),

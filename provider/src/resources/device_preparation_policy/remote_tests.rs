@@ -45,6 +45,8 @@ fn data(server: &MockServer) -> ProviderData {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
         },
+        // The mocks answer single requests; `$batch` sharing is tested in `graph::tests`.
+        coalesce_reads: false,
         ..Tuning::default()
     };
     let graph = GraphClient::with_token_source(config.clone(), tuning, Arc::new(FakeTokens)).unwrap();

@@ -361,8 +361,12 @@ async fn settings_body(
     desired: &Desired,
     new_scripts: &[String],
 ) -> Result<serde_json::Value, Diagnostics> {
-    let app_types = remote::app_types(ctx, data, &desired.settings.allowed_app_ids).await?;
-    let script_problems = remote::check_scripts(ctx, data, new_scripts).await;
+    // Both lookups at once: they share a `$batch`.
+    let (app_types, script_problems) = futures::join!(
+        remote::app_types(ctx, data, &desired.settings.allowed_app_ids),
+        remote::check_scripts(ctx, data, new_scripts)
+    );
+    let app_types = app_types?;
     if script_problems.has_error() {
         return Err(script_problems);
     }

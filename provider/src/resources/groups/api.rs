@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::graph::consistency::{retry_not_found, wait_until};
 use crate::graph::odata::path_segment;
-use crate::graph::{Api, BatchResponse, CallCx, GraphClient, GraphRequest, Method};
+use crate::graph::{Api, BatchResponse, CallCx, GraphClient};
 
 use super::escape::find_by;
 use super::identity::provisioning_client_app_id;
@@ -121,7 +121,9 @@ impl<'a> GroupsApi<'a> {
         app_id: &ObjectId,
     ) -> Result<Option<ServicePrincipal>, crate::graph::Error> {
         not_found_as_none(
-            self.client.get_json(&self.cx, Api::V1, &service_principal_by_app_id_path(app_id)).await,
+            self.client
+                .get_json_coalesced(&self.cx, Api::V1, &service_principal_by_app_id_path(app_id))
+                .await,
         )
     }
 
@@ -130,7 +132,9 @@ impl<'a> GroupsApi<'a> {
         &self,
         id: &ObjectId,
     ) -> Result<Option<ServicePrincipal>, crate::graph::Error> {
-        not_found_as_none(self.client.get_json(&self.cx, Api::V1, &service_principal_path(id)).await)
+        not_found_as_none(
+            self.client.get_json_coalesced(&self.cx, Api::V1, &service_principal_path(id)).await,
+        )
     }
 
     /// The Intune Provisioning Client, created first when missing and `create_if_missing`.
@@ -231,7 +235,7 @@ impl<'a> GroupsApi<'a> {
 
     /// The group, or `None` when it does not exist.
     pub async fn read_group(&self, id: &ObjectId) -> Result<Option<Group>, crate::graph::Error> {
-        not_found_as_none(self.client.get_json(&self.cx, Api::V1, &group_read_path(id)).await)
+        not_found_as_none(self.client.get_json_coalesced(&self.cx, Api::V1, &group_read_path(id)).await)
     }
 
     /// The group, retrying "not found" until the deadline (right after create).
@@ -262,7 +266,7 @@ impl<'a> GroupsApi<'a> {
         group: &ObjectId,
         relation: Relation,
     ) -> Result<Vec<DirectoryObjectRef>, crate::graph::Error> {
-        self.client.list_all(&self.cx, Api::V1, &list_path(group, relation)).await
+        self.client.list_all_coalesced(&self.cx, Api::V1, &list_path(group, relation)).await
     }
 
     /// The ids of all owners or members.
@@ -283,7 +287,7 @@ impl<'a> GroupsApi<'a> {
         object: &ObjectId,
     ) -> Result<bool, crate::graph::Error> {
         let path = find_by(&format!("/groups/{group}/{}", relation.segment()), "id", object.as_str(), "id");
-        let page: DirectoryObjectPage = self.client.get_json(&self.cx, Api::V1, &path).await?;
+        let page: DirectoryObjectPage = self.client.get_json_coalesced(&self.cx, Api::V1, &path).await?;
         Ok(page.value.iter().any(|o| o.id.eq_ignore_ascii_case(object.as_str())))
     }
 
@@ -439,16 +443,11 @@ impl<'a> GroupsApi<'a> {
         let mut out = BTreeMap::new();
         for chunk in ids.chunks(1000) {
             let body = serde_json::json!({ "ids": chunk.iter().map(ObjectId::as_str).collect::<Vec<_>>() });
+            // A read despite the POST: it may share a `$batch` with other plan-time lookups.
             let page: DirectoryObjectPage = self
                 .client
-                .send(
-                    &self.cx,
-                    GraphRequest::new(Method::POST, Api::V1, "/directoryObjects/getByIds")
-                        .json(&body)?
-                        .idempotent(true),
-                )
-                .await?
-                .json()?;
+                .post_read_coalesced(&self.cx, Api::V1, "/directoryObjects/getByIds", Some(body))
+                .await?;
             out.extend(page.value.iter().filter_map(|o| Some((o.object_id()?, o.kind()))));
         }
         Ok(out)
@@ -457,7 +456,7 @@ impl<'a> GroupsApi<'a> {
     /// Groups whose display name is exactly `name` (Graph's `eq` is case-insensitive).
     pub async fn groups_named(&self, name: &str) -> Result<Vec<Group>, crate::graph::Error> {
         let path = find_by("/groups", "displayName", name, super::wire::GROUP_SELECT);
-        let page: GroupPage = self.client.get_json(&self.cx, Api::V1, &path).await?;
+        let page: GroupPage = self.client.get_json_coalesced(&self.cx, Api::V1, &path).await?;
         // A second page only matters for "more than one"; the first answers that.
         Ok(page.value)
     }
@@ -465,7 +464,7 @@ impl<'a> GroupsApi<'a> {
     /// The user with object id or user principal name `key`, if any.
     pub async fn user(&self, key: &str) -> Result<Option<User>, crate::graph::Error> {
         let path = format!("/users/{}?$select={USER_SELECT}", path_segment(key));
-        not_found_as_none(self.client.get_json(&self.cx, Api::V1, &path).await)
+        not_found_as_none(self.client.get_json_coalesced(&self.cx, Api::V1, &path).await)
     }
 
     /// Service principals listing with an `appId` filter (used when the alternate-key form is
@@ -475,7 +474,7 @@ impl<'a> GroupsApi<'a> {
         app_id: &ObjectId,
     ) -> Result<Vec<ServicePrincipal>, crate::graph::Error> {
         let path = find_by("/servicePrincipals", "appId", app_id.as_str(), SERVICE_PRINCIPAL_SELECT);
-        self.client.list_all(&self.cx, Api::V1, &path).await
+        self.client.list_all_coalesced(&self.cx, Api::V1, &path).await
     }
 
     /// One page of owners or members (tests and diagnostics).

@@ -177,9 +177,17 @@ impl GroupResource {
         model: &Model,
         fill_all: bool,
     ) -> Result<(Option<Vec<String>>, Option<Vec<String>>, Option<ObjectId>), crate::graph::Error> {
+        let want_owners = model.owners.is_some() || fill_all || self.flavour == Flavour::DeviceGroup;
+        let want_members = self.flavour == Flavour::Group && (model.members.is_some() || fill_all);
+        // Both lists at once, so they can share a `$batch`.
+        let (owners_listed, members_listed) = futures::join!(
+            async { if want_owners { api.list(id, Relation::Owners).await.map(Some) } else { Ok(None) } },
+            async {
+                if want_members { api.list_ids(id, Relation::Members).await.map(Some) } else { Ok(None) }
+            },
+        );
         let mut provisioning_client = None;
-        let owners = if model.owners.is_some() || fill_all || self.flavour == Flavour::DeviceGroup {
-            let listed = api.list(id, Relation::Owners).await?;
+        let owners = if let Some(listed) = owners_listed? {
             let mut set = BTreeSet::new();
             for owner in &listed {
                 let Some(oid) = owner.object_id() else { continue };
@@ -193,11 +201,7 @@ impl GroupResource {
         } else {
             None
         };
-        let members = if self.flavour == Flavour::Group && (model.members.is_some() || fill_all) {
-            Some(spell_like(&api.list_ids(id, Relation::Members).await?, model.members.as_deref()))
-        } else {
-            None
-        };
+        let members = members_listed?.map(|listed| spell_like(&listed, model.members.as_deref()));
         Ok((owners, members, provisioning_client))
     }
 
@@ -536,7 +540,15 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             }
         };
         let api = GroupsApi::new(data.graph(), call_cx(ctx));
-        let group = match api.read_group(&id).await {
+        // Right after import only `id` is set (display_name is required otherwise): read
+        // every relation once so the imported state shows what the group has.
+        let imported = req.current.attr("display_name").is_none_or(Value::is_null);
+        let model = Model::from_value(req.current);
+        // The group and its relations at once (one `$batch` when coalescing); the relations
+        // are discarded if the group is gone.
+        let (group, relations) =
+            futures::join!(api.read_group(&id), self.read_relations(&api, &id, &model, imported));
+        let group = match group {
             Ok(Some(group)) => group,
             Ok(None) => return result,
             Err(e) => {
@@ -545,10 +557,6 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                 return result;
             }
         };
-        // Right after import only `id` is set (display_name is required otherwise): read
-        // every relation once so the imported state shows what the group has.
-        let imported = req.current.attr("display_name").is_none_or(Value::is_null);
-        let model = Model::from_value(req.current);
         if self.flavour == Flavour::DeviceGroup {
             // Type changes made outside Terraform (e.g. to dynamic membership) break device
             // preparation and cannot be undone in place: say so on every refresh.
@@ -568,7 +576,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                 ));
             }
         }
-        match self.read_relations(&api, &id, &model, imported).await {
+        match relations {
             Ok((owners, members, sp)) => {
                 result.state = Some(self.state(&group, &model, owners, members, sp.as_ref()));
             }

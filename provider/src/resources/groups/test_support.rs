@@ -40,6 +40,8 @@ pub fn client(server: &MockServer) -> GraphClient {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
         },
+        // The mocks answer single requests; `$batch` sharing is tested in `graph::tests`.
+        coalesce_reads: false,
         ..Tuning::default()
     };
     GraphClient::with_token_source(config, tuning, Arc::new(FakeTokens)).unwrap()

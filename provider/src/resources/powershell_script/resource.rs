@@ -111,7 +111,7 @@ fn parse_error(action: &'static str, e: impl std::fmt::Display) -> Diagnostic {
 /// GET one script (with its content). `Ok(None)` when it does not exist.
 pub async fn get_script(ctx: &Ctx, data: &ProviderData, id: &str) -> Result<Option<ReadScript>, Diagnostic> {
     let action = "Reading a PowerShell script";
-    match data.graph.get_json::<Json>(&call_cx(ctx), Api::Beta, &script_path(id)).await {
+    match data.graph.get_json_coalesced::<Json>(&call_cx(ctx), Api::Beta, &script_path(id)).await {
         Ok(body) => ReadScript::from_graph(&body).map(Some).map_err(|e| parse_error(action, e)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(graph_diagnostic(op(action, false), &e)),
