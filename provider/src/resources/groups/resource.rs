@@ -197,15 +197,19 @@ impl GroupResource {
                     set.insert(oid);
                 }
             }
-            (model.owners.is_some() || fill_all).then(|| spell_like(&set, model.owners.as_deref()))
+            // An import fills only what exists: no extra owners reads as "not managed", which is
+            // what a configuration without `owners` says, so the first plan after import is empty.
+            (model.owners.is_some() || (fill_all && !set.is_empty()))
+                .then(|| spell_like(&set, model.owners.as_deref()))
         } else {
             None
         };
-        let members = members_listed?.map(|listed| spell_like(&listed, model.members.as_deref()));
+        let members = members_listed?
+            .filter(|listed| model.members.is_some() || !listed.is_empty())
+            .map(|listed| spell_like(&listed, model.members.as_deref()));
         Ok((owners, members, provisioning_client))
     }
 
-    /// The owner and member changes that make the group match `model`.
     /// The owner changes that make the group match `model` (plus the provisioning client),
     /// and the owner set wanted afterwards; `None` when owners are not touched. Fails when
     /// Graph would refuse the plan (last user owner), using the kinds of added owners.

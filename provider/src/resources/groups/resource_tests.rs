@@ -253,6 +253,40 @@ async fn import_reads_owners_and_members_once() {
     assert!(bad.diagnostics.has_error());
 }
 
+#[tokio::test]
+async fn import_leaves_empty_relations_unmanaged() {
+    // A device group owned only by the provisioning client, and a group without members:
+    // a configuration that omits `owners`/`members` must plan nothing after the import.
+    let server = MockServer::start().await;
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 200, group_json()).await;
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/owners"), 200, json!({"value": [sp_owner()]}))
+        .await;
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/members"), 200, json!({"value": []})).await;
+    let data = data(&server);
+    for resource in [GroupResource::device_group(), GroupResource::group()] {
+        let imported = Resource::<TestData>::import(&resource, &ctx(), &data, GROUP).await;
+        let state = imported.state.unwrap();
+        let read = read_resource::<TestData>(
+            &resource,
+            &ctx(),
+            &data,
+            crate::framework::resource::ReadRequest { current: &state, private: &imported.private },
+        )
+        .await;
+        assert!(!read.diagnostics.has_error(), "{:?}", read.diagnostics);
+        let state = read.state.unwrap();
+        match state.attr("members") {
+            // `autopilot_group`: the service principal is an ordinary owner there.
+            Some(members) => {
+                assert!(members.is_null(), "members: {members:?}");
+                assert_eq!(state.get_string_set("owners"), Some(vec![SP.to_owned()]));
+            }
+            // `autopilot_device_group`: the provisioning client is implied, not listed.
+            None => assert!(state.attr("owners").unwrap().is_null(), "owners: {:?}", state.attr("owners")),
+        }
+    }
+}
+
 #[test]
 fn schemas_differ_only_where_the_flavours_do() {
     let group = schema(Flavour::Group);
