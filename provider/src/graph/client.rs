@@ -303,7 +303,7 @@ impl GraphClient {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            self.inner.limiter.acquire(cx, writes).await?;
+            let permit = self.inner.limiter.acquire(cx, writes).await?;
             let token = tokens.get(cx).await?;
             let mut builder =
                 http.request(req.method.clone(), url.clone()).header("client-request-id", client_request_id);
@@ -333,6 +333,8 @@ impl GraphClient {
                 }
                 Err(e) => return Err(e),
             };
+            // Answered (or failed): the writes start to age out of the pacing window.
+            drop(permit);
             let latency_ms = started.elapsed().as_millis();
             let (status, headers, rsp_body) = match outcome {
                 Ok(parts) => parts,
@@ -374,6 +376,13 @@ impl GraphClient {
             }
             if !is_retryable_status(status, idempotent) {
                 return Err(err);
+            }
+            if status == 429
+                && writes > 0
+                && let Some(wait) = retry_after(&headers)
+            {
+                // Someone else spent the app's Intune budget: hold back every writer, not just this one.
+                self.inner.limiter.pause_for(wait);
             }
             let max = max_attempts_for(status, policy.max_attempts);
             self.wait_before_retry(cx, attempt, max, retry_after(&headers), err, policy).await?;

@@ -117,10 +117,20 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
     let Some(wanted) = desired(planned) else {
         return fail(Diagnostic::error(action, "The intent or target is incomplete."));
     };
-    let app = match get_app(ctx, data, app_id).await {
-        Ok(Some(app)) => app,
-        Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
-        Err(d) => return fail(d),
+    // The plan looked the app's type up moments ago (`app_type` is then known): no second GET
+    // on the apply's critical path. A deleted app still shows, as a 404 of the list below.
+    let app = match planned.get_str("app_type") {
+        Some(app_type) => MobileAppInfo {
+            id: app_id.to_owned(),
+            display_name: String::new(),
+            odata_type: format!("#microsoft.graph.{app_type}"),
+            app_type: app_type.to_owned(),
+        },
+        None => match get_app(ctx, data, app_id).await {
+            Ok(Some(app)) => app,
+            Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
+            Err(d) => return fail(d),
+        },
     };
     let diags = compatibility(&wanted, &app);
     if diags.has_error() {

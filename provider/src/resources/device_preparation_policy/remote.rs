@@ -477,13 +477,18 @@ pub struct GroupFacts {
 pub async fn group_facts(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<GroupFacts> {
     let seg = path_segment(id);
     let group_path = format!("/groups/{seg}?$select=id,securityEnabled,groupTypes");
-    let group = match get_optional(cx, data, Api::V1, &group_path).await {
+    let owners_path = format!("/groups/{seg}/owners?$select=id,appId");
+    // Independent reads: both at once (a missing group fails both the same way).
+    let (group, owners) = futures::join!(
+        get_optional(cx, data, Api::V1, &group_path),
+        data.graph.list_all::<Json>(cx, Api::V1, &owners_path)
+    );
+    let group = match group {
         Lookup::Found(g) => g,
         Lookup::Missing => return Lookup::Missing,
         Lookup::Failed(e) => return Lookup::Failed(e),
     };
-    let owners_path = format!("/groups/{seg}/owners?$select=id,appId");
-    let owners: Vec<Json> = match data.graph.list_all(cx, Api::V1, &owners_path).await {
+    let owners: Vec<Json> = match owners {
         Ok(o) => o,
         Err(e) if e.is_not_found() => return Lookup::Missing,
         Err(e) => return Lookup::Failed(e),

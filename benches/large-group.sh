@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmark 6 of issue #11 (not a test): an `autopilot_group` with 10,000 members (users from a
+# generated fixtures file, the member list read from a file as a user exporting it would).
+#   benches/large-group.sh [MEMBERS]     (default 10000)
+# Prints, for the apply that creates the group and for a no-change plan: wall time, HTTP
+# round trips, member-list requests (GET /groups/{id}/members pages) and the provider's peak
+# resident set (VmHWM of the terraform-provider-autopilot process, sampled every 50 ms).
+# Targets: no-change plan <= 12 list requests (10,000 / 999 per page = 11 pages), peak RSS
+# <= 64 MiB.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+MEMBERS=${1:-10000}
+bench_build
+FIXTURES=$(mktemp --suffix=.json)
+python3 - "$MEMBERS" >"$FIXTURES" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+users = [{"id": f"b2100000-0000-4000-8000-{i:012d}", "displayName": f"User {i}",
+          "userPrincipalName": f"user{i}@contoso.onmicrosoft.com", "accountEnabled": True}
+         for i in range(n)]
+print(json.dumps({"users": users}))
+PY
+bench_start_emulator --fixtures "$FIXTURES"
+rm -f "$FIXTURES"
+mkdir -p "$WORK/config"
+seq -f "b2100000-0000-4000-8000-%012g" 0 $((MEMBERS - 1)) >"$WORK/config/members.txt"
+cat >"$WORK/config/main.tf" <<'TF'
+terraform {
+  required_providers {
+    autopilot = { source = "autopilot/autopilot" }
+  }
+}
+provider "autopilot" {}
+resource "autopilot_group" "everyone" {
+  display_name = "Bench all staff"
+  members      = split("\n", trimspace(file("${path.module}/members.txt")))
+}
+TF
+echo "members: $MEMBERS  profile: $PROFILE  $(terraform version | head -1)"
+step() { # step NAME COMMAND...
+  local name=$1; shift
+  bench_peak_rss_start
+  bench_run "$@"
+  local rss; rss=$(bench_peak_rss_stop)
+  bench_log | python3 -c '
+import json, sys
+log = json.load(sys.stdin)[int(sys.argv[1]):]
+top = [e for e in log if e.get("batch_id") is None]
+lists = [e for e in log if e["method"] == "GET" and "/members" in e["path"].split("?")[0]]
+inner = len(log) - len(top)
+rss = int(sys.argv[4] or 0) / 1024
+print(f"{sys.argv[2]:<22} {float(sys.argv[3]):7.1f} s  {len(top):5d} round trips  {inner:5d} in $batch  "
+      f"{len(lists):3d} member-list requests  provider peak RSS {rss:5.1f} MiB")
+' "$LOG_BEFORE" "$name" "$ELAPSED" "$rss"
+}
+step "apply (create)" terraform apply -auto-approve -input=false -no-color
+step "plan (no change)" terraform plan -input=false -no-color -detailed-exitcode
+echo "targets: no-change plan <= 12 member-list requests; provider peak RSS <= 64 MiB"
