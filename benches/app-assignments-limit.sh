@@ -67,28 +67,6 @@ bench_run terraform apply -auto-approve -input=false -no-color
 min=$(( (N - 1) / 100 * 20 ))
 echo "assignments: $N ($APPS apps x $NGROUPS groups)  pacing: ${AUTOPILOT_INTUNE_WRITE_LIMIT:-default} writes/20 s  profile: $PROFILE"
 echo "apply wall time: ${ELAPSED} s   minimum under 100 writes/20 s: ${min} s   ratio: $(python3 -c "print(f'{$ELAPSED / max($min, 1):.3f}')") (target <= 1.15)"
-bench_log | python3 -c '
-import json, sys
-log = json.load(sys.stdin)[int(sys.argv[1]):]
-writes = [e for e in log if e["method"] == "POST" and e["path"].endswith("/assignments")]
-ok = [e for e in writes if e["status"] == 201]
-t = sorted(e["started_us"] for e in ok)
-span = (t[-1] - t[0]) / 1e6 if t else 0
-# Most writes that arrived within any 20 s: must stay at or below the limit.
-peak, j = 0, 0
-for i in range(len(t)):
-    while t[i] - t[j] >= 20_000_000:
-        j += 1
-    peak = max(peak, i - j + 1)
-print(f"writes created: {len(ok)}  write attempts: {len(writes)}  first to last write: {span:.1f} s  most writes in any 20 s: {peak}")
-# Where the time goes: the plan, then the apply (a new provider process: a second token).
-tokens = sorted(e["started_us"] for e in log if "/oauth2/" in e["path"])
-first = min(e["started_us"] for e in log)
-if len(tokens) >= 2 and t:
-    print(f"plan phase (first request to the apply's token): {(tokens[1] - first) / 1e6:.1f} s  "
-          f"apply's token to first write: {(t[0] - tokens[1]) / 1e6:.1f} s")
-print("write n at (s after the first): " + "  ".join(
-    f"#{i + 1} {(t[i] - t[0]) / 1e6:.1f}" for i in sorted({*range(0, len(t), 100), *range(99, len(t), 100)}) if i < len(t)))
-' "$LOG_BEFORE"
+bench_log | python3 "$ROOT/benches/requestlog.py" writes "$LOG_BEFORE"
 bench_log | python3 "$ROOT/benches/requestlog.py" summary "$LOG_BEFORE"
 echo "terraform error: none (apply exited 0)"

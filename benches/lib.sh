@@ -22,8 +22,8 @@ bench_build() {
 }
 
 bench_cleanup() {
-  [ -n "${RSS_PID:-}" ] && kill "$RSS_PID" 2>/dev/null
-  [ -n "${EMU_PID:-}" ] && kill "$EMU_PID" 2>/dev/null
+  if [ -n "${RSS_PID:-}" ]; then kill "$RSS_PID" 2>/dev/null || true; fi
+  if [ -n "${EMU_PID:-}" ]; then kill "$EMU_PID" 2>/dev/null || true; fi
   if [ -n "${KEEP:-}" ]; then echo "kept: $WORK"; else rm -rf "$WORK"; fi
 }
 

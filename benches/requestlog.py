@@ -6,6 +6,7 @@
                                             after the other (each started after the previous
                                             one was answered), with its requests listed
   requestlog.py timeline FROM < log.json    every request with its start and duration
+  requestlog.py writes FROM < log.json      app-assignment writes over time (benchmark 5)
 
 A round trip is an entry with batch_id null (token requests included); entries inside a
 $batch are not round trips. FROM is the log index where the measured command started.
@@ -63,10 +64,34 @@ def timeline(log):
               f'{e["status"]}  {key(e)}{inner}')
 
 
+def writes(log):
+    """Intune writes that created app assignments: how they were spread over time."""
+    posts = [e for e in log if e["method"] == "POST" and e["path"].split("?")[0].endswith("/assignments")]
+    t = sorted(e["started_us"] for e in posts if e["status"] == 201)
+    span = (t[-1] - t[0]) / 1e6 if t else 0
+    # Most writes that arrived within any 20 s: must stay at or below the limit.
+    peak, j = 0, 0
+    for i in range(len(t)):
+        while t[i] - t[j] >= 20_000_000:
+            j += 1
+        peak = max(peak, i - j + 1)
+    print(f"writes created: {len(t)}  write attempts: {len(posts)}  first to last write: {span:.1f} s  "
+          f"most writes in any 20 s: {peak}")
+    # Where the time goes: the plan, then the apply (a new provider process: a second token).
+    tokens = sorted(e["started_us"] for e in log if "/oauth2/" in e["path"])
+    first = min((e["started_us"] for e in log), default=0)
+    if len(tokens) >= 2 and t:
+        print(f"plan phase (first request to the second token): {(tokens[1] - first) / 1e6:.1f} s  "
+              f"second token to first write: {(t[0] - tokens[1]) / 1e6:.1f} s")
+    marks = sorted({*range(0, len(t), 100), *range(99, len(t), 100)})
+    print("write n sent at (s after the first write): "
+          + "  ".join(f"#{i + 1} {(t[i] - t[0]) / 1e6:.1f}" for i in marks))
+
+
 def main():
     what, start = sys.argv[1], int(sys.argv[2])
     log = json.load(sys.stdin)[start:]
-    {"summary": summary, "chain": chain, "timeline": timeline}[what](log)
+    {"summary": summary, "chain": chain, "timeline": timeline, "writes": writes}[what](log)
 
 
 if __name__ == "__main__":

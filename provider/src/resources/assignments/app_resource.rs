@@ -5,6 +5,9 @@
 //! group changes replace the resource (Intune derives the assignment id from both); filter and
 //! settings changes are PATCHed. Writes to one app are serialised by the per-app lock.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
@@ -70,6 +73,31 @@ pub async fn get_app(
     }
 }
 
+/// Apps this process has looked up, by Graph client and lower-case app id. An app's type
+/// never changes, and Terraform plans each assignment on its own: 50 apps x 10 groups were
+/// 500 identical GETs per plan (1,000 per apply, which plans twice), now 50.
+static KNOWN_APPS: LazyLock<Mutex<HashMap<(u64, String), MobileAppInfo>>> = LazyLock::new(Default::default);
+
+/// [`get_app`] for the app's type (plan checks, create): answered from [`KNOWN_APPS`] when
+/// this process has seen the app. A missing app is not remembered (it may be created next).
+async fn app_type_info(
+    ctx: &Ctx,
+    data: &ProviderData,
+    app_id: &str,
+) -> Result<Option<MobileAppInfo>, Diagnostic> {
+    let key = (data.graph.instance_id(), app_id.to_ascii_lowercase());
+    // A poisoned map holds complete entries (each change is one insert).
+    let known = KNOWN_APPS.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+    if let Some(app) = known {
+        return Ok(Some(app));
+    }
+    let found = get_app(ctx, data, app_id).await?;
+    if let Some(app) = &found {
+        KNOWN_APPS.lock().unwrap_or_else(PoisonError::into_inner).insert(key, app.clone());
+    }
+    Ok(found)
+}
+
 /// The assignment the configuration / plan asks for.
 fn desired(v: &Value) -> Option<AppAssignment> {
     Some(AppAssignment {
@@ -126,7 +154,7 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
             odata_type: format!("#microsoft.graph.{app_type}"),
             app_type: app_type.to_owned(),
         },
-        None => match get_app(ctx, data, app_id).await {
+        None => match app_type_info(ctx, data, app_id).await {
             Ok(Some(app)) => app,
             Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
             Err(d) => return fail(d),
@@ -391,7 +419,7 @@ impl Resource<ProviderData> for AppAssignmentResource {
         if unchanged {
             return;
         }
-        match get_app(ctx, data, &app_id).await {
+        match app_type_info(ctx, data, &app_id).await {
             Ok(Some(app)) => {
                 resp.diagnostics.extend(compatibility(&wanted, &app));
                 resp.planned.set_attr("app_type", app.app_type.as_str());

@@ -309,6 +309,38 @@ async fn plan_checks_the_app_type_and_fills_it_in() {
 }
 
 #[tokio::test]
+async fn plans_of_many_assignments_of_one_app_get_it_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(app_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "@odata.type": "#microsoft.graph.win32LobApp", "id": APP, "displayName": "7-Zip"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let data = provider_data(&server.uri());
+    for _ in 0..3 {
+        let plan = planned(Value::unknown(), win32_hide_all());
+        let mut resp = ModifyPlanResponse {
+            planned: plan.clone(),
+            planned_private: Vec::new(),
+            requires_replace: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        };
+        AppAssignmentResource
+            .modify_plan(
+                &ctx(),
+                Some(&data),
+                ModifyPlanRequest { config: &plan, prior: &Value::Null, prior_private: &[] },
+                &mut resp,
+            )
+            .await;
+        no_errors(&resp.diagnostics);
+        assert_eq!(resp.planned.get_str("app_type"), Some("win32LobApp"));
+    }
+}
+
+#[tokio::test]
 async fn validation_table_through_the_resource() {
     let mut config = planned(Value::Null, win32_hide_all());
     config.set_attr("winget_settings", ObjectBuilder::default().set("notifications", "show_all").build());
