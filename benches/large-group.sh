@@ -55,7 +55,7 @@ step() { # step NAME COMMAND...
   local name=$1; shift
   bench_peak_rss_start
   bench_run "$@"
-  local rss; rss=$(bench_peak_rss_stop)
+  local rss cpu; rss=$(bench_peak_rss_stop); cpu=$(bench_provider_cpu)
   bench_log | python3 -c '
 import json, sys
 log = json.load(sys.stdin)[int(sys.argv[1]):]
@@ -66,8 +66,8 @@ rss = int(sys.argv[4] or 0) / 1024
 graph = (max(e["finished_us"] for e in log) - min(e["started_us"] for e in log)) / 1e6 if log else 0
 print(f"{sys.argv[2]:<18} {float(sys.argv[3]):7.1f} s wall ({graph:5.2f} s first request to last answer)  "
       f"{len(top):3d} round trips  {inner:3d} in $batch  {len(lists):3d} member-list requests  "
-      f"provider peak RSS {rss:5.1f} MiB")
-' "$LOG_BEFORE" "$name" "$ELAPSED" "$rss"
+      f"provider peak RSS {rss:5.1f} MiB, CPU {sys.argv[5]} s")
+' "$LOG_BEFORE" "$name" "$ELAPSED" "$rss" "$cpu"
 }
 step "import" terraform import -input=false -no-color autopilot_group.everyone f6200000-0000-4000-8000-000000000001
 step "plan (no change)" terraform plan -input=false -no-color -detailed-exitcode

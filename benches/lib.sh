@@ -48,13 +48,16 @@ bench_log() { curl -sS --cacert "$CA" "$URL/_emulator/requests"; }
 bench_reset() { curl -sS --cacert "$CA" -X POST "$URL/_emulator/reset" >/dev/null; }
 
 # Samples VmHWM (peak resident set) of every terraform-provider-autopilot process every 50 ms
-# while a command runs; bench_peak_rss_stop prints the largest value seen, in KiB.
+# while a command runs; bench_peak_rss_stop prints the largest value seen, in KiB, and
+# bench_provider_cpu the CPU time those processes had used at their last sample.
 bench_peak_rss_start() {
   : >"$WORK/rss"
   (
     while :; do
       for p in $(pgrep -f "$TARGET/$PROFILE/terraform-provider-autopilot" 2>/dev/null); do
-        awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null
+        hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+        cpu=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null)
+        [ -n "$hwm" ] && echo "$p $hwm $cpu"
       done >>"$WORK/rss"
       sleep 0.05
     done
@@ -63,7 +66,11 @@ bench_peak_rss_start() {
 }
 bench_peak_rss_stop() {
   kill "$RSS_PID" 2>/dev/null; wait "$RSS_PID" 2>/dev/null || true; RSS_PID=
-  sort -n "$WORK/rss" | tail -1
+  awk '$2 > m {m = $2} END {print m + 0}' "$WORK/rss"
+}
+# CPU seconds used by the provider processes seen by the last sampling (last sample per pid).
+bench_provider_cpu() {
+  awk '{t[$1] = $3} END {for (p in t) s += t[p]; printf "%.1f\n", s / 100}' "$WORK/rss"
 }
 
 # Runs a command in $WORK/config, timing it; prints nothing; sets ELAPSED (seconds) and
