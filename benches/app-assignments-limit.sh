@@ -63,10 +63,13 @@ resource "autopilot_app_assignment" "all" {
 }
 TF
 N=$((APPS * NGROUPS))
+bench_peak_rss_start
 bench_run terraform apply -auto-approve -input=false -no-color
+rss=$(bench_peak_rss_stop); cpu=$(bench_provider_cpu)
 min=$(( (N - 1) / 100 * 20 ))
 echo "assignments: $N ($APPS apps x $NGROUPS groups)  pacing: ${AUTOPILOT_INTUNE_WRITE_LIMIT:-default} writes/20 s  profile: $PROFILE"
 echo "apply wall time: ${ELAPSED} s   minimum under 100 writes/20 s: ${min} s   ratio: $(python3 -c "print(f'{$ELAPSED / max($min, 1):.3f}')") (target <= 1.15)"
 bench_log | python3 "$ROOT/benches/requestlog.py" writes "$LOG_BEFORE"
 bench_log | python3 "$ROOT/benches/requestlog.py" summary "$LOG_BEFORE"
+echo "provider CPU: ${cpu} s  provider peak RSS: $((rss / 1024)) MiB"
 echo "terraform error: none (apply exited 0)"

@@ -52,9 +52,12 @@ bench_reset() { curl -sS --cacert "$CA" -X POST "$URL/_emulator/reset" >/dev/nul
 # bench_provider_cpu the CPU time those processes had used at their last sample.
 bench_peak_rss_start() {
   : >"$WORK/rss"
+  # Provider processes already running (other runs, leftovers) are not ours to measure.
+  local before; before=" $( (pgrep -f "$TARGET/$PROFILE/terraform-provider-autopilot" || true) | tr '\n' ' ') "
   (
     while :; do
       for p in $(pgrep -f "$TARGET/$PROFILE/terraform-provider-autopilot" 2>/dev/null); do
+        case "$before" in *" $p "*) continue ;; esac
         hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null)
         cpu=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null)
         [ -n "$hwm" ] && echo "$p $hwm $cpu"
