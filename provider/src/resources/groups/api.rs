@@ -2,7 +2,8 @@
 //! read with retries through eventual consistency, owner/member changes in `$batch`es,
 //! and the provisioning client lookup.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::graph::consistency::{retry_not_found, wait_until};
@@ -19,6 +20,11 @@ use super::wire::{
     USER_SELECT, User, group_path, group_read_path, list_path, service_principal_by_app_id_path,
     service_principal_path,
 };
+
+/// The Intune Provisioning Client found by each Graph client ([`GraphClient::instance_id`]); a
+/// missing one is not remembered.
+static PROVISIONING_CLIENTS: LazyLock<Mutex<HashMap<u64, ServicePrincipal>>> =
+    LazyLock::new(Default::default);
 
 /// How often to re-read while waiting for a write to become visible.
 const CONFIRM_INTERVAL: Duration = Duration::from_secs(2);
@@ -128,7 +134,24 @@ impl<'a> GroupsApi<'a> {
     }
 
     /// The Intune Provisioning Client, created first when missing and `create_if_missing`.
+    /// Found once per Graph client: a device group's plan and its create both need it, and
+    /// the second lookup sat at the head of every apply's critical path.
     pub async fn provisioning_client(
+        &self,
+        create_if_missing: bool,
+    ) -> Result<ServicePrincipal, GroupsError> {
+        let key = self.client.instance_id();
+        // A poisoned map holds complete entries (each change is one insert).
+        let known = PROVISIONING_CLIENTS.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+        if let Some(sp) = known {
+            return Ok(sp);
+        }
+        let sp = self.find_or_create_provisioning_client(create_if_missing).await?;
+        PROVISIONING_CLIENTS.lock().unwrap_or_else(PoisonError::into_inner).insert(key, sp.clone());
+        Ok(sp)
+    }
+
+    async fn find_or_create_provisioning_client(
         &self,
         create_if_missing: bool,
     ) -> Result<ServicePrincipal, GroupsError> {
