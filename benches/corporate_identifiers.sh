@@ -8,7 +8,9 @@
 # destroy), the wall time and the number of HTTP round trips the emulator saw (token
 # requests included; requests inside a $batch are counted separately). Client-side
 # Intune write pacing is turned off (AUTOPILOT_INTUNE_WRITE_LIMIT=0) because the emulator
-# does not limit writes; against Intune, deleting 5,000 rows takes ~18 minutes.
+# does not limit writes; against Intune, deleting 5,000 rows takes ~17 minutes.
+# STEPS=apply stops after the apply, STEPS=plan after the no-change plan (benchmark 6 of
+# issue #11 records those two).
 set -euo pipefail
 ROWS=${ROWS:-${1:-5000}}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +79,7 @@ csv 0 "$ROWS"
 step "apply ($ROWS rows)" terraform apply -auto-approve -input=false -no-color
 [ "$STEPS" = apply ] && exit 0
 step "plan (no change)" terraform plan -input=false -no-color -detailed-exitcode
+[ "$STEPS" = plan ] && exit 0
 csv 10 $((ROWS + 10))
 step "apply (10 removed, 10 added)" terraform apply -auto-approve -input=false -no-color
 step "destroy ($ROWS rows, unpaced)" terraform destroy -auto-approve -input=false -no-color

@@ -86,8 +86,8 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
         Err(e) => e.into_response(),
         Ok(caller) => {
             req.extensions_mut().insert(caller);
-            // Latency models the network round trip: requests inside a `$batch` share their
-            // envelope's and add none.
+            // Latency is per HTTP round trip: inner `$batch` requests ride on the envelope's
+            // (Graph runs them concurrently, so a batch costs about one round trip).
             if req.extensions().get::<BatchContext>().is_none() {
                 let latency = state.faults().latency();
                 if !latency.is_zero() {

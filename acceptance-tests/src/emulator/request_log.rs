@@ -18,12 +18,23 @@ pub struct LogEntry {
     pub batch_id: Option<usize>,
     /// True if the response was deliberately lost (connection dropped).
     pub response_dropped: bool,
+    /// Microseconds from the log's start (emulator start or last reset) to the request's
+    /// arrival, and to its answer (0 while running): lets benchmarks rebuild the timeline.
+    pub started_us: u64,
+    pub finished_us: u64,
 }
 
 /// Append-only log.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestLog {
     entries: Vec<LogEntry>,
+    epoch: std::time::Instant,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        Self { entries: Vec::new(), epoch: std::time::Instant::now() }
+    }
 }
 
 impl RequestLog {
@@ -36,15 +47,23 @@ impl RequestLog {
             body,
             batch_id,
             response_dropped: false,
+            started_us: self.elapsed_us(),
+            finished_us: 0,
         });
         self.entries.len() - 1
     }
 
     pub fn finish(&mut self, index: usize, status: u16, dropped: bool) {
+        let now = self.elapsed_us();
         if let Some(e) = self.entries.get_mut(index) {
             e.status = status;
             e.response_dropped = dropped;
+            e.finished_us = now;
         }
+    }
+
+    fn elapsed_us(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
     pub fn entries(&self) -> &[LogEntry] {
@@ -53,6 +72,7 @@ impl RequestLog {
 
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.epoch = std::time::Instant::now();
     }
 }
 

@@ -143,7 +143,12 @@ pub(super) struct Inner {
     preset_tokens: Option<Arc<dyn TokenSource>>,
     pub(super) limiter: Limiter,
     pub(super) coalescer: Coalescer,
+    /// See [`GraphClient::instance_id`].
+    instance_id: u64,
 }
+
+/// Source of [`GraphClient::instance_id`].
+static NEXT_INSTANCE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl fmt::Debug for GraphClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -214,8 +219,15 @@ impl GraphClient {
                 preset_tokens,
                 limiter,
                 coalescer,
+                instance_id: NEXT_INSTANCE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             }),
         }
+    }
+
+    /// A number unique to this client (and its clones) within the process: a key for caches
+    /// of facts that hold for one tenant, such as an Intune app's type.
+    pub fn instance_id(&self) -> u64 {
+        self.inner.instance_id
     }
 
     /// The configuration this client was built from.
@@ -313,7 +325,7 @@ impl GraphClient {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            self.inner.limiter.acquire(cx, writes).await?;
+            let permit = self.inner.limiter.acquire(cx, writes).await?;
             let token = tokens.get(cx).await?;
             let mut builder =
                 http.request(req.method.clone(), url.clone()).header("client-request-id", client_request_id);
@@ -343,6 +355,8 @@ impl GraphClient {
                 }
                 Err(e) => return Err(e),
             };
+            // Answered (or failed): the writes start to age out of the pacing window.
+            drop(permit);
             let latency_ms = started.elapsed().as_millis();
             let (status, headers, rsp_body) = match outcome {
                 Ok(parts) => parts,
@@ -384,6 +398,13 @@ impl GraphClient {
             }
             if !is_retryable_status(status, idempotent) {
                 return Err(err);
+            }
+            if status == 429
+                && writes > 0
+                && let Some(wait) = retry_after(&headers)
+            {
+                // Someone else spent the app's Intune budget: hold back every writer, not just this one.
+                self.inner.limiter.pause_for(wait);
             }
             let max = max_attempts_for(status, policy.max_attempts);
             self.wait_before_retry(cx, attempt, max, retry_after(&headers), err, policy).await?;

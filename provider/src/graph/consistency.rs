@@ -8,9 +8,16 @@ use super::cx::CallCx;
 use super::error::{Error, ErrorKind, Result};
 use super::retry::RetryPolicy;
 
+/// After a read that shows the change, the next confirming read comes this soon (or after
+/// `interval` if that is shorter): the repeat guards against one replica being ahead of the
+/// others, which a second request catches as well after 250 ms as after seconds, while every
+/// create waiting a full poll interval for it was the largest delay of an apply.
+pub const RECONFIRM_AFTER: Duration = Duration::from_millis(250);
+
 /// Polls `check` every `interval` until it returns `true` `needed_consecutive` times in a row
-/// (one confirmation can come from a replica that is ahead of the others). Errors from `check`
-/// end the wait; the deadline ends it with a `Timeout` error.
+/// (one confirmation can come from a replica that is ahead of the others; confirmations after
+/// the first are [`RECONFIRM_AFTER`] apart). Errors from `check` end the wait; the deadline ends
+/// it with a `Timeout` error.
 pub async fn wait_until<F, Fut>(
     cx: &CallCx,
     interval: Duration,
@@ -33,14 +40,20 @@ where
         } else {
             streak = 0;
         }
-        if cx.would_exceed(interval) {
+        let pause = pause_after(streak, interval);
+        if cx.would_exceed(pause) {
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!("the change was not confirmed {needed} times in a row before the deadline"),
             ));
         }
-        cx.sleep(interval).await?;
+        cx.sleep(pause).await?;
     }
+}
+
+/// How long to wait before the next read, after `streak` good reads in a row.
+fn pause_after(streak: u32, interval: Duration) -> Duration {
+    if streak > 0 { interval.min(RECONFIRM_AFTER) } else { interval }
 }
 
 /// Runs `op`, retrying with back-off while it fails with not-found, until it succeeds, fails
@@ -99,6 +112,20 @@ mod tests {
         .await;
         assert!(res.is_ok());
         assert_eq!(n.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn polls_keep_the_interval_confirmations_come_soon() {
+        let two = Duration::from_secs(2);
+        let table = [
+            (0, two, two),
+            (1, two, RECONFIRM_AFTER),
+            (3, two, RECONFIRM_AFTER),
+            (1, Duration::from_millis(1), Duration::from_millis(1)),
+        ];
+        for (streak, interval, expected) in table {
+            assert_eq!(pause_after(streak, interval), expected, "streak {streak}, interval {interval:?}");
+        }
     }
 
     #[tokio::test]

@@ -34,7 +34,7 @@ impl Env {
 }
 
 /// Environment variable overriding the client-side pacing of Intune writes (writes per 20 s;
-/// `0` turns pacing off; default 90). Meant for the bundled Graph emulator and load tests:
+/// `0` turns pacing off; default 100, Intune's documented limit). Meant for the bundled Graph emulator and load tests:
 /// against a real tenant Intune enforces its own limit (100 per 20 s per app) regardless.
 pub const INTUNE_WRITE_LIMIT_ENV: &str = "AUTOPILOT_INTUNE_WRITE_LIMIT";
 

@@ -5,6 +5,9 @@
 //! group changes replace the resource (Intune derives the assignment id from both); filter and
 //! settings changes are PATCHed. Writes to one app are serialised by the per-app lock.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
@@ -70,6 +73,31 @@ pub async fn get_app(
     }
 }
 
+/// Apps this process has looked up, by Graph client and lower-case app id. An app's type
+/// never changes, and Terraform plans each assignment on its own: 50 apps x 10 groups were
+/// 500 identical GETs per plan (1,000 per apply, which plans twice), now 50.
+static KNOWN_APPS: LazyLock<Mutex<HashMap<(u64, String), MobileAppInfo>>> = LazyLock::new(Default::default);
+
+/// [`get_app`] for the app's type (plan checks, create): answered from [`KNOWN_APPS`] when
+/// this process has seen the app. A missing app is not remembered (it may be created next).
+async fn app_type_info(
+    ctx: &Ctx,
+    data: &ProviderData,
+    app_id: &str,
+) -> Result<Option<MobileAppInfo>, Diagnostic> {
+    let key = (data.graph.instance_id(), app_id.to_ascii_lowercase());
+    // A poisoned map holds complete entries (each change is one insert).
+    let known = KNOWN_APPS.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+    if let Some(app) = known {
+        return Ok(Some(app));
+    }
+    let found = get_app(ctx, data, app_id).await?;
+    if let Some(app) = &found {
+        KNOWN_APPS.lock().unwrap_or_else(PoisonError::into_inner).insert(key, app.clone());
+    }
+    Ok(found)
+}
+
 /// The assignment the configuration / plan asks for.
 fn desired(v: &Value) -> Option<AppAssignment> {
     Some(AppAssignment {
@@ -118,9 +146,20 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
         return fail(Diagnostic::error(action, "The intent or target is incomplete."));
     };
     let parent = Parent::App(app_id.to_owned());
-    // The app (for its type) and its assignments (Intune keeps one per app and group: look
-    // before creating) at once, so they share a `$batch`.
-    let (app, current) = futures::join!(get_app(ctx, data, app_id), list(ctx, data, &parent));
+    // The plan looked the app's type up moments ago (`app_type` is then known): no second GET
+    // on the apply's critical path. Otherwise the app and its assignments (Intune keeps one
+    // per app and group: look before creating) are read at once, so they share a `$batch`.
+    // A deleted app still shows, as a 404 of the list.
+    let planned_app = planned.get_str("app_type").map(|app_type| MobileAppInfo {
+        id: app_id.to_owned(),
+        display_name: String::new(),
+        odata_type: format!("#microsoft.graph.{app_type}"),
+        app_type: app_type.to_owned(),
+    });
+    let (app, current) = match planned_app {
+        Some(app) => (Ok(Some(app)), list(ctx, data, &parent).await),
+        None => futures::join!(app_type_info(ctx, data, app_id), list(ctx, data, &parent)),
+    };
     let app = match app {
         Ok(Some(app)) => app,
         Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
@@ -382,7 +421,7 @@ impl Resource<ProviderData> for AppAssignmentResource {
         if unchanged {
             return;
         }
-        match get_app(ctx, data, &app_id).await {
+        match app_type_info(ctx, data, &app_id).await {
             Ok(Some(app)) => {
                 resp.diagnostics.extend(compatibility(&wanted, &app));
                 resp.planned.set_attr("app_type", app.app_type.as_str());

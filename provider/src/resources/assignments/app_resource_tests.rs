@@ -122,6 +122,39 @@ async fn create_posts_one_assignment_and_never_uses_assign() {
 }
 
 #[tokio::test]
+async fn create_with_the_type_known_from_the_plan_does_not_get_the_app_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(app_path()))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    mount_list(&server, Vec::new()).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{}/assignments", app_path())))
+        .respond_with(ResponseTemplate::new(201).set_body_json(graph_assignment(
+            &format!("{DEVICES}_1_0"),
+            DEVICES,
+            "required",
+            "hideAll",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let data = provider_data(&server.uri());
+    let mut plan = planned(Value::unknown(), win32_hide_all());
+    plan.set_attr("app_type", "win32LobApp");
+    let r = AppAssignmentResource
+        .create(&ctx(), &data, CreateRequest { config: &plan, planned: &plan, planned_private: &[] })
+        .await;
+    no_errors(&r.diagnostics);
+    assert_eq!(r.state.unwrap().get_str("app_type"), Some("win32LobApp"));
+    let posted = bodies(&server, "POST").await;
+    assert_eq!(posted[0]["settings"]["@odata.type"], json!("#microsoft.graph.win32LobAppAssignmentSettings"));
+}
+
+#[tokio::test]
 async fn create_refuses_settings_for_another_app_type() {
     let server = MockServer::start().await;
     mount_app(&server, "#microsoft.graph.winGetApp").await;
@@ -273,6 +306,38 @@ async fn plan_checks_the_app_type_and_fills_it_in() {
         .await;
     assert!(resp.diagnostics.has_error());
     assert_eq!(resp.planned.get_str("app_type"), Some("winGetApp"));
+}
+
+#[tokio::test]
+async fn plans_of_many_assignments_of_one_app_get_it_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(app_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "@odata.type": "#microsoft.graph.win32LobApp", "id": APP, "displayName": "7-Zip"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let data = provider_data(&server.uri());
+    for _ in 0..3 {
+        let plan = planned(Value::unknown(), win32_hide_all());
+        let mut resp = ModifyPlanResponse {
+            planned: plan.clone(),
+            planned_private: Vec::new(),
+            requires_replace: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        };
+        AppAssignmentResource
+            .modify_plan(
+                &ctx(),
+                Some(&data),
+                ModifyPlanRequest { config: &plan, prior: &Value::Null, prior_private: &[] },
+                &mut resp,
+            )
+            .await;
+        no_errors(&resp.diagnostics);
+        assert_eq!(resp.planned.get_str("app_type"), Some("win32LobApp"));
+    }
 }
 
 #[tokio::test]

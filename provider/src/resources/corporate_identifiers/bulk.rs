@@ -72,8 +72,8 @@ at plan time. Destroying the resource deletes every Windows identifier it manage
 
 **Time and limits:** imports take up to 500 rows per call. Graph has **no bulk delete**: each identifier is one
 `DELETE`, sent 20 per `$batch`, and Intune allows about 100 writes per 20 seconds per application, which the
-provider paces itself (90 per 20 s). Deleting 5,000 identifiers therefore takes about 17–19 minutes; the default
-`delete` and `update` timeouts (30 minutes) cover about 8,000 deletions, so raise `timeouts` for larger sets.
+provider paces itself to. Deleting 5,000 identifiers therefore takes about 17 minutes; the default
+`delete` and `update` timeouts (30 minutes) cover about 9,000 deletions, so raise `timeouts` for larger sets.
 Terraform itself also slows down on very large sets: when it checks an apply result it compares every planned
 element of a set with every applied one, so its own work grows with the square of the number of devices (with
 5,000 devices, plans and applies take minutes of Terraform CPU time while the provider needs a few Graph

@@ -366,10 +366,10 @@ async fn settings_body(
         remote::app_types(ctx, data, &desired.settings.allowed_app_ids),
         remote::check_scripts(ctx, data, new_scripts)
     );
-    let app_types = app_types?;
     if script_problems.has_error() {
         return Err(script_problems);
     }
+    let app_types = app_types?;
     desired.settings.to_graph_settings(&app_types).map_err(|e| {
         Diagnostics::from(Diagnostic::error("Building the device preparation policy settings", e.to_string()))
     })
@@ -582,17 +582,24 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
             Err(d) => return StateResult { diagnostics: d.into(), ..Default::default() },
         };
         // From here on the policy exists: every outcome keeps its id in state.
+        // Binding the device group and assigning the policy are independent: both at once.
+        let bind = async {
+            match desired.device_group_id.as_deref() {
+                Some(group) => remote::bind(ctx, data, &created.id, Some(group)).await,
+                None => Ok(()),
+            }
+        };
+        let assign = async {
+            if desired.assigned_group_ids.is_empty() {
+                Ok(())
+            } else {
+                remote::assign(ctx, data, &created.id, &desired.assigned_group_ids).await
+            }
+        };
+        let (bound, assigned) = futures::join!(bind, assign);
         let mut diags = Diagnostics::new();
-        if let Some(group) = desired.device_group_id.as_deref()
-            && let Err(d) = remote::bind(ctx, data, &created.id, Some(group)).await
-        {
-            diags.push(d);
-        }
-        if !diags.has_error()
-            && !desired.assigned_group_ids.is_empty()
-            && let Err(d) = remote::assign(ctx, data, &created.id, &desired.assigned_group_ids).await
-        {
-            diags.push(d);
+        for failed in [bound.err(), assigned.err()].into_iter().flatten() {
+            diags.push(failed);
         }
         if diags.has_error() {
             diags.push(Diagnostic::error(

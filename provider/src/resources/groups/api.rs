@@ -2,7 +2,8 @@
 //! read with retries through eventual consistency, owner/member changes in `$batch`es,
 //! and the provisioning client lookup.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::graph::consistency::{retry_not_found, wait_until};
@@ -25,6 +26,10 @@ const FIND_CREATED_DELAYS: [Duration; 4] =
     [Duration::ZERO, Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)];
 /// How far the server's clock may be behind ours when comparing creation times.
 const CREATED_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+/// The Intune Provisioning Client found by each Graph client ([`GraphClient::instance_id`]); a
+/// missing one is not remembered.
+static PROVISIONING_CLIENTS: LazyLock<Mutex<HashMap<u64, ServicePrincipal>>> =
+    LazyLock::new(Default::default);
 
 /// How often to re-read while waiting for a write to become visible.
 const CONFIRM_INTERVAL: Duration = Duration::from_secs(2);
@@ -138,7 +143,24 @@ impl<'a> GroupsApi<'a> {
     }
 
     /// The Intune Provisioning Client, created first when missing and `create_if_missing`.
+    /// Found once per Graph client: a device group's plan and its create both need it, and
+    /// the second lookup sat at the head of every apply's critical path.
     pub async fn provisioning_client(
+        &self,
+        create_if_missing: bool,
+    ) -> Result<ServicePrincipal, GroupsError> {
+        let key = self.client.instance_id();
+        // A poisoned map holds complete entries (each change is one insert).
+        let known = PROVISIONING_CLIENTS.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+        if let Some(sp) = known {
+            return Ok(sp);
+        }
+        let sp = self.find_or_create_provisioning_client(create_if_missing).await?;
+        PROVISIONING_CLIENTS.lock().unwrap_or_else(PoisonError::into_inner).insert(key, sp.clone());
+        Ok(sp)
+    }
+
+    async fn find_or_create_provisioning_client(
         &self,
         create_if_missing: bool,
     ) -> Result<ServicePrincipal, GroupsError> {

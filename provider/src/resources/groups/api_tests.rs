@@ -218,6 +218,10 @@ async fn provisioning_client_is_found_created_or_reported() {
     assert!(matches!(api.provisioning_client(false).await, Err(GroupsError::ProvisioningClientMissing)));
     let sp = api.provisioning_client(true).await.unwrap();
     assert_eq!(sp.id, SP);
+    // Found once per client: asking again sends nothing.
+    let sent = server.received_requests().await.unwrap().len();
+    assert_eq!(api.provisioning_client(false).await.unwrap().id, SP);
+    assert_eq!(server.received_requests().await.unwrap().len(), sent);
     let received = server.received_requests().await.unwrap();
     let post = received.iter().find(|r| r.method.as_str() == "POST").unwrap();
     assert_eq!(
