@@ -506,6 +506,12 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
                 continue;
             }
             let path = AttributePath::new(f.attribute);
+            // Said already by the attribute's own validator (run first).
+            if f.severity == Severity::Error
+                && diags.iter().any(|d| d.is_error() && d.path.as_ref() == Some(&path))
+            {
+                continue;
+            }
             match f.severity {
                 Severity::Error => {
                     diags.attribute_error(path, "Invalid device preparation policy", f.message)
