@@ -323,6 +323,53 @@ impl Schema {
         self.block.value_type()
     }
 
+    /// The longest prefix of `path` that Terraform can find in the configuration source.
+    ///
+    /// Terraform places an attribute diagnostic by following nested *blocks* and then looking
+    /// for the last step as an attribute of the innermost block (an index right after it
+    /// selects an element). A path into a nested *attribute* (`target.group_id`) names nothing
+    /// it can find, so it falls back to the resource's first line; cut at the top of the
+    /// nested attribute (`target`), it quotes the `target = { ... }` lines instead. The
+    /// diagnostic's text still names the full path.
+    pub fn source_path(&self, path: &AttributePath) -> AttributePath {
+        let mut block = &self.block;
+        let mut out = Vec::new();
+        let mut steps = path.steps.iter().peekable();
+        while let Some(step @ Step::Attribute(name)) = steps.next() {
+            out.push(step.clone());
+            let Some(nested) = block.nested_block(name) else {
+                // An attribute ends what Terraform can follow, but for one element step.
+                if let Some(index) = steps.next_if(|s| matches!(s, Step::Index(_) | Step::Key(_))) {
+                    out.push(index.clone());
+                }
+                break;
+            };
+            match nested.nesting {
+                BlockNesting::Single | BlockNesting::Group => {}
+                BlockNesting::List | BlockNesting::Map => {
+                    match steps.next_if(|s| matches!(s, Step::Index(_) | Step::Key(_))) {
+                        Some(index) => out.push(index.clone()),
+                        None => break,
+                    }
+                }
+                BlockNesting::Set => break,
+            }
+            block = &nested.block;
+        }
+        AttributePath { steps: out }
+    }
+
+    /// `diags` with every attribute path cut to what Terraform can place (see
+    /// [`Schema::source_path`]).
+    pub fn locate(&self, mut diags: super::Diagnostics) -> super::Diagnostics {
+        for d in &mut diags.0 {
+            if let Some(path) = &d.path {
+                d.path = Some(self.source_path(path));
+            }
+        }
+        diags
+    }
+
     /// See [`Block::attribute_at`].
     pub fn attribute_at(&self, path: &AttributePath) -> Option<&Attribute> {
         self.block.attribute_at(path)

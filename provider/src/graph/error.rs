@@ -50,6 +50,14 @@ impl ErrorKind {
     }
 }
 
+/// Longest message kept from an error body (in characters). Graph's own messages are a few
+/// hundred characters; a body is the other side's data, and it ends up in a diagnostic.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+/// Longest error code or request id kept (Graph's are under 100 characters).
+pub const MAX_FIELD_CHARS: usize = 200;
+/// Longest prefix kept of a body that is not OData JSON (a proxy's or gateway's page).
+const MAX_FOREIGN_BODY_CHARS: usize = 300;
+
 /// Intune answers some missing objects with 400 and one of these codes instead of 404.
 const NOT_FOUND_CODES: [&str; 3] = ["Request_ResourceNotFound", "ResourceNotFound", "NotFound"];
 
@@ -98,21 +106,24 @@ impl Error {
         let mut err = Self { status: Some(status), ..Self::new(ErrorKind::Api, "") };
         match serde_json::from_slice::<ODataErrorBody>(body) {
             Ok(ODataErrorBody { error }) => {
-                err.code = error.code.filter(|c| !c.is_empty());
-                err.message = readable_message(error.message.as_deref().unwrap_or_default());
+                err.code = error.code.filter(|c| !c.is_empty()).map(|c| printable(&c, MAX_FIELD_CHARS));
+                err.message = printable(
+                    &readable_message(error.message.as_deref().unwrap_or_default()),
+                    MAX_MESSAGE_CHARS,
+                );
                 if let Some(inner) = error.inner_error {
-                    err.request_id = inner.request_id;
-                    err.client_request_id = inner.client_request_id;
+                    err.request_id = inner.request_id.map(|r| printable(&r, MAX_FIELD_CHARS));
+                    err.client_request_id = inner.client_request_id.map(|r| printable(&r, MAX_FIELD_CHARS));
                 }
             }
             Err(_) => {
                 // Not OData (a proxy or gateway page): keep a short, printable prefix.
                 let text = String::from_utf8_lossy(body);
-                err.message = text.chars().take(300).collect::<String>().trim().to_owned();
+                err.message = printable(text.trim(), MAX_FOREIGN_BODY_CHARS).trim().to_owned();
             }
         }
         if err.request_id.is_none() {
-            err.request_id = request_id_header.map(str::to_owned);
+            err.request_id = request_id_header.map(|r| printable(r, MAX_FIELD_CHARS));
         }
         if err.message.is_empty() {
             err.message = status_reason(status).to_owned();
@@ -235,9 +246,24 @@ fn readable_message(message: &str) -> String {
     trimmed.to_owned()
 }
 
+/// `text` with control characters (other than line breaks) shown as spaces, so a body cannot
+/// move the cursor or hide text in a terminal, cut to `max` characters (marked with `…`).
+fn printable(text: &str, max: usize) -> String {
+    let mut out: String =
+        text.chars().take(max).map(|c| if c.is_control() && c != '\n' { ' ' } else { c }).collect();
+    if text.chars().nth(max).is_some() {
+        out.pop();
+        out.push('…');
+    }
+    out
+}
+
 fn status_reason(status: u16) -> &'static str {
     reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("error")
 }
+
+#[cfg(test)]
+mod fuzz_tests;
 
 #[cfg(test)]
 mod tests {

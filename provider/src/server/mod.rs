@@ -62,8 +62,8 @@ type DataSourceEntry<D> = Registered<Arc<dyn DataSource<D>>>;
 enum Configuration<D> {
     NotConfigured,
     /// The configuration had values known only after apply; plans run without provider
-    /// data, and operations needing Graph report an error.
-    Unknown,
+    /// data, and operations needing Graph report an error naming these top-level settings.
+    Unknown(Vec<String>),
     Configured(Arc<D>),
 }
 
@@ -127,7 +127,7 @@ impl<P: Provider> ProviderServer<P> {
     fn data_if_configured(&self) -> Option<Arc<P::Data>> {
         match &*self.configuration.read().unwrap_or_else(PoisonError::into_inner) {
             Configuration::Configured(data) => Some(Arc::clone(data)),
-            Configuration::NotConfigured | Configuration::Unknown => None,
+            Configuration::NotConfigured | Configuration::Unknown(_) => None,
         }
     }
 
@@ -135,13 +135,14 @@ impl<P: Provider> ProviderServer<P> {
     fn data(&self) -> Result<Arc<P::Data>, Diagnostic> {
         match &*self.configuration.read().unwrap_or_else(PoisonError::into_inner) {
             Configuration::Configured(data) => Ok(Arc::clone(data)),
-            Configuration::Unknown => Err(Diagnostic::error(
+            Configuration::Unknown(settings) => Err(Diagnostic::error(
                 "Provider configuration is unknown",
                 format!(
-                    "The provider {:?} block uses values that are known only after apply (for example \
-                     attributes of resources not yet created), so the provider cannot reach its API yet. \
-                     Use values known at plan time, or apply the resources they depend on first (-target).",
-                    self.provider.item.type_name()
+                    "The provider {:?} block sets {} from values that are known only after apply (for \
+                     example attributes of resources not yet created), so the provider cannot reach its API \
+                     yet. Use values known at plan time, or apply the resources they depend on first (-target).",
+                    self.provider.item.type_name(),
+                    settings.join(", ")
                 ),
             )),
             Configuration::NotConfigured => Err(Diagnostic::error(
@@ -250,7 +251,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
                 Ok(config) => {
                     let mut diags = validate_config(&p.schema, &config);
                     p.item.validate(&config, &mut diags);
-                    to_proto::diagnostics(diags)
+                    to_proto::diagnostics(p.schema.locate(diags))
                 }
                 Err(d) => diags_of(d),
             };
@@ -267,7 +268,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
             let config = from_proto::dynamic_value(req.config.as_ref(), &r.ty, "resource configuration")?;
             let mut diags = validate_config(&r.schema, &config);
             r.item.validate(&config, &mut diags);
-            Ok(to_proto::diagnostics(diags))
+            Ok(to_proto::diagnostics(r.schema.locate(diags)))
         });
         let diagnostics = result.unwrap_or_else(diags_of);
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics }))
@@ -283,7 +284,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
             let config = from_proto::dynamic_value(req.config.as_ref(), &d.ty, "data source configuration")?;
             let mut diags = validate_config(&d.schema, &config);
             d.item.validate(&config, &mut diags);
-            Ok(to_proto::diagnostics(diags))
+            Ok(to_proto::diagnostics(d.schema.locate(diags)))
         });
         let diagnostics = result.unwrap_or_else(diags_of);
         Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics }))
@@ -345,7 +346,14 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         };
         if !config.is_fully_known() {
             tracing::debug!("provider configuration has unknown values; deferring configuration");
-            self.set_configuration(Configuration::Unknown);
+            // Name the settings, since this error is reported on whatever needed Graph, not on them.
+            let settings = match &config {
+                Value::Object(m) => {
+                    m.iter().filter(|(_, v)| !v.is_fully_known()).map(|(k, _)| k.clone()).collect()
+                }
+                _ => Vec::new(),
+            };
+            self.set_configuration(Configuration::Unknown(settings));
             return Ok(Response::new(pb::configure_provider::Response::default()));
         }
         let configured = p
@@ -357,7 +365,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
                 self.set_configuration(Configuration::Configured(Arc::new(data)));
                 Vec::new()
             }
-            Err(diags) => to_proto::diagnostics(diags),
+            Err(diags) => to_proto::diagnostics(p.schema.locate(diags)),
         };
         Ok(Response::new(pb::configure_provider::Response { diagnostics }))
     }
@@ -443,7 +451,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
             planned_state,
             requires_replace: plan.requires_replace.iter().map(to_proto::attribute_path).collect(),
             planned_private: plan.planned_private,
-            diagnostics: to_proto::diagnostics(diags),
+            diagnostics: to_proto::diagnostics(r.schema.locate(diags)),
             legacy_type_system: false,
             deferred: None,
             planned_identity: None,
@@ -497,7 +505,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private,
-            diagnostics: to_proto::diagnostics(diags),
+            diagnostics: to_proto::diagnostics(r.schema.locate(diags)),
             legacy_type_system: false,
             new_identity: None,
         }))
@@ -580,7 +588,7 @@ impl<P: Provider> ProviderService for ProviderServer<P> {
         let state = state.and_then(|state| encode_into(&state, &d.ty, &mut diags));
         Ok(Response::new(pb::read_data_source::Response {
             state,
-            diagnostics: to_proto::diagnostics(diags),
+            diagnostics: to_proto::diagnostics(d.schema.locate(diags)),
             deferred: None,
         }))
     }

@@ -108,4 +108,6 @@ pub fn encode_json(value: &Value, ty: &Type) -> Vec<u8> {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

@@ -18,13 +18,27 @@ const MAX_REFINEMENTS_LEN: usize = 1024;
 const UNKNOWN: [u8; 3] = [0xd4, 0, 0];
 /// Nesting limit when skipping values inside refinement payloads.
 const MAX_SKIP_DEPTH: usize = 32;
+/// Nesting limit of decoded values. Schemas nest a few levels; only values of dynamic type
+/// (which carry their own type) can nest further, and a few bytes per level would otherwise
+/// let one message exhaust the stack.
+const MAX_DEPTH: usize = 512;
+/// Most elements reserved ahead of reading them: a length prefix is only a claim, and even a
+/// claim backed by the remaining bytes (one byte per element) would reserve a `Value` (tens of
+/// bytes) per input byte.
+const MAX_PREALLOCATED: usize = 1024;
+
+/// How many elements to reserve for a collection whose prefix claims `claimed` elements when
+/// `remaining` bytes are left (each element takes at least one byte).
+pub(super) fn initial_capacity(claimed: usize, remaining: usize) -> usize {
+    claimed.min(remaining).min(MAX_PREALLOCATED)
+}
 
 const NIL: u8 = 0xc0;
 const FALSE: u8 = 0xc2;
 const TRUE: u8 = 0xc3;
 
 pub(super) fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
-    let mut d = Decoder { r: Reader { buf: bytes, pos: 0 }, path: AttributePath::root() };
+    let mut d = Decoder { r: Reader { buf: bytes, pos: 0 }, path: AttributePath::root(), depth: 0 };
     // Like cty, trailing bytes after the value are ignored.
     d.value(ty)
 }
@@ -223,6 +237,8 @@ fn float(f: f64) -> Number {
 struct Decoder<'a> {
     r: Reader<'a>,
     path: AttributePath,
+    /// Values being decoded around the current one (see [`MAX_DEPTH`]).
+    depth: usize,
 }
 
 impl Decoder<'_> {
@@ -239,6 +255,16 @@ impl Decoder<'_> {
     }
 
     fn value(&mut self, ty: &Type) -> Result<Value, DecodeError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err(format!("value nested more than {MAX_DEPTH} levels deep")));
+        }
+        self.depth += 1;
+        let v = self.value_here(ty);
+        self.depth -= 1;
+        v
+    }
+
+    fn value_here(&mut self, ty: &Type) -> Result<Value, DecodeError> {
         let marker = self.r.peek()?;
         if Reader::is_ext(marker) {
             return self.unknown(ty);
@@ -282,8 +308,7 @@ impl Decoder<'_> {
     fn sequence(&mut self, element: &Type) -> Result<Vec<Value>, DecodeError> {
         let len = self.r.array_len();
         let len = self.ctx(len)?.unwrap_or(0);
-        // Each element takes at least one byte, so this bounds the reservation.
-        let mut items = Vec::with_capacity(len.min(self.r.remaining()));
+        let mut items = Vec::with_capacity(initial_capacity(len, self.r.remaining()));
         for i in 0..len {
             self.path.steps.push(crate::framework::path::Step::Index(i as i64));
             let v = self.value(element);

@@ -351,3 +351,38 @@ fn attribute_at_table() {
         assert_eq!(schema.attribute_at(&path).map(|a| a.name.as_str()), want, "case {name}");
     }
 }
+
+#[test]
+fn source_path_table() {
+    let schema = schema();
+    // (case, path, what Terraform can place)
+    let cases: Vec<(&str, AttributePath, AttributePath)> = vec![
+        ("top level", AttributePath::new("name"), AttributePath::new("name")),
+        (
+            "single nested attribute",
+            AttributePath::new("primary").attr("group_id"),
+            AttributePath::new("primary"),
+        ),
+        (
+            "set nested attribute element",
+            AttributePath::new("targets").set_element(Value::Null).attr("kind"),
+            AttributePath::new("targets"),
+        ),
+        (
+            "plain set element",
+            AttributePath::new("members").set_element(s("x")),
+            AttributePath::new("members"),
+        ),
+        (
+            "list block followed",
+            AttributePath::new("extra").index(1).attr("n"),
+            AttributePath::new("extra").index(1).attr("n"),
+        ),
+        ("list block without index", AttributePath::new("extra").attr("n"), AttributePath::new("extra")),
+        ("root", AttributePath::root(), AttributePath::root()),
+        ("index first", AttributePath::root().index(0), AttributePath::root()),
+    ];
+    for (name, path, want) in cases {
+        assert_eq!(schema.source_path(&path), want, "case {name}");
+    }
+}

@@ -17,7 +17,7 @@ use crate::framework::resource::{
 };
 use crate::framework::schema::Attribute;
 use crate::framework::timeouts;
-use crate::framework::validator::{each_element, one_of, string_length, uuid};
+use crate::framework::validator::{each_element, int_between, one_of, regex, string_length, uuid};
 use crate::framework::{AttributePath, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::resources::ProviderData;
 use crate::resources::errors::{call_cx, graph_diagnostic};
@@ -432,7 +432,9 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
                 .validator(one_of(&UserAccountType::VALUES)),
             Attribute::number("installation_timeout_minutes")
                 .default_value(DEFAULT_TIMEOUT_MINUTES)
-                .description("Minutes allowed before an installation error is shown (15–720, default 60). User-driven only."),
+                .description("Minutes allowed before an installation error is shown (15–720, default 60). User-driven only.")
+                // On the attribute, so a fraction is refused instead of read as the default.
+                .validator(int_between(*validate::TIMEOUT_MINUTES.start(), *validate::TIMEOUT_MINUTES.end())),
             Attribute::string("custom_error_message")
                 .default_value(catalog::DEFAULT_CUSTOM_ERROR_MESSAGE)
                 .description("Message shown when the deployment fails (the admin center's default text unless set). User-driven only."),
@@ -461,7 +463,8 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
             ),
             Attribute::set_of("role_scope_tag_ids", Type::String)
                 .default_value(Value::string_set([DEFAULT_SCOPE_TAG]))
-                .description("Intune scope tag ids (default `[\"0\"]`, the Default tag)."),
+                .description("Intune scope tag ids (default `[\"0\"]`, the Default tag).")
+                .validator(each_element(regex("^[0-9]+$", "must be a scope tag id (digits, such as \"0\")"))),
             Attribute::string("created_date_time")
                 .computed()
                 .description("When the policy was created.")
@@ -502,11 +505,17 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
             if !whole(f.attribute) {
                 continue;
             }
-            // Ids are checked by the attribute validators already.
-            if f.message.contains("is not an object id") {
+            // Ids and the timeout range are checked by the attribute validators already.
+            if f.message.contains("is not an object id") || f.attribute == "installation_timeout_minutes" {
                 continue;
             }
             let path = AttributePath::new(f.attribute);
+            // Said already by the attribute's own validator (run first).
+            if f.severity == Severity::Error
+                && diags.iter().any(|d| d.is_error() && d.path.as_ref() == Some(&path))
+            {
+                continue;
+            }
             match f.severity {
                 Severity::Error => {
                     diags.attribute_error(path, "Invalid device preparation policy", f.message)
@@ -809,7 +818,9 @@ mod tests {
                 Value::string_set((0..26).map(|n| format!("00000000-0000-0000-0000-{n:012}"))),
             )
             .build();
-        let mut diags = Diagnostics::new();
+        // As the server validates: attribute validators, then the resource's own checks.
+        let mut diags =
+            crate::framework::validate::validate_config(&DevicePreparationPolicy.schema(), &config);
         DevicePreparationPolicy.validate(&config, &mut diags);
         let paths: Vec<String> =
             diags.iter().filter(|d| d.is_error()).map(|d| format!("{:?}", d.path)).collect();

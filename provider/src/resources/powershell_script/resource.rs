@@ -53,12 +53,17 @@ pub(crate) fn cfg_str<'a>(v: &'a Value, name: &str) -> Cfg<&'a str> {
     }
 }
 
-/// Findings as diagnostics at their attribute paths.
+/// Findings as diagnostics at their attribute paths. An error at a path `diags` already has an
+/// error for is left out: the attribute's own validator (run first) said it already.
 pub(crate) fn findings_to_diagnostics(findings: Vec<Finding>, diags: &mut Diagnostics) {
     for f in findings {
         let mut steps = f.path.split('.');
         let first = steps.next().unwrap_or_default();
         let path = steps.fold(AttributePath::new(first), AttributePath::attr);
+        let reported = diags.iter().any(|d| d.is_error() && d.path.as_ref() == Some(&path));
+        if f.severity == Severity::Error && reported {
+            continue;
+        }
         let summary = match f.severity {
             Severity::Error => "Invalid configuration",
             Severity::Warning => "Check this setting",

@@ -161,3 +161,18 @@ async fn validation_reports_at_attribute_paths() {
     assert_eq!(paths, ["file_name", "script_content", "run_as_account"]);
     assert!(diags.has_error());
 }
+
+#[test]
+fn an_attribute_validator_and_a_finding_report_one_error() {
+    let mut config = planned("Set-TimeZone UTC");
+    config.set_attr("run_as_account", "admin");
+    // As the server validates: attribute validators first, then the resource's own checks.
+    let mut diags = crate::framework::validate::validate_config(&PowerShellScript.schema(), &config);
+    PowerShellScript.validate(&config, &mut diags);
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
+        .collect();
+    assert_eq!(errors, ["run_as_account"], "{diags:?}");
+}
