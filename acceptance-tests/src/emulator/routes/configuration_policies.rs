@@ -530,6 +530,26 @@ fn policy_for_write(req: &GraphRequest, id: &str) -> GraphResult<Record> {
     req.state.store().get_latest(CONFIGURATION_POLICIES, &id).ok_or_else(|| req.not_found(KIND, &id))
 }
 
+/// Stores what a handler changed (`after` against the `before` it read) onto the latest version
+/// of the policy, under one lock. Requests run on several threads: writing back a whole stale
+/// copy would lose a concurrent change to another part of the policy (e.g. `/assign` and
+/// `setEnrollmentTimeDeviceMembershipTarget` sent together), which Graph does not do.
+fn commit_policy(req: &GraphRequest, before: &Record, after: Record) {
+    let mut store = req.state.store();
+    let Some(mut latest) = store.get_latest(CONFIGURATION_POLICIES, after.id()) else { return };
+    for (key, value) in &after.data {
+        if before.data.get(key) != Some(value) {
+            latest.data.insert(key.clone(), value.clone());
+        }
+    }
+    for key in before.data.keys() {
+        if !after.data.contains_key(key) {
+            latest.data.remove(key);
+        }
+    }
+    store.replace(CONFIGURATION_POLICIES, latest);
+}
+
 /// What `$expand` adds to a policy: `assignments`, `settings` and, nested in settings,
 /// `settingDefinitions` (Intune serves several expansions at once, unlike the directory).
 #[derive(Clone, Copy, Debug, Default)]
@@ -696,6 +716,7 @@ async fn patch_policy(req: GraphRequest, Path(id): Path<String>, body: Bytes) ->
         }
     }
     let mut record = policy_for_write(&req, &id)?;
+    let before = record.clone();
     for key in ["name", "description", "roleScopeTagIds", "priorityMetaData"] {
         if let Some(v) = body.get(key) {
             record.data.insert(key.into(), v.clone());
@@ -703,7 +724,7 @@ async fn patch_policy(req: GraphRequest, Path(id): Path<String>, body: Bytes) ->
     }
     record.data.insert("lastModifiedDateTime".into(), json!(timestamp()));
     let shown = req.entity(&visible(&record.data), &format!("{CONTEXT}/$entity"));
-    req.state.store().replace(CONFIGURATION_POLICIES, record);
+    commit_policy(&req, &before, record);
     Ok(ok(shown))
 }
 
@@ -719,6 +740,7 @@ async fn put_policy(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> G
     POLICY_SPEC.check(&body, Mode::Create)?;
     let (template, settings) = check_policy_body(&req, &body)?;
     let mut record = policy_for_write(&req, &id)?;
+    let before = record.clone();
     let current =
         record.data.get("templateReference").and_then(|t| t.get("templateId")).and_then(Value::as_str);
     if current != Some(template.id) {
@@ -733,7 +755,7 @@ async fn put_policy(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> G
     record.data.insert("settingCount".into(), json!(settings.len()));
     record.data.insert("settings".into(), Value::Array(numbered(settings)));
     record.data.insert("lastModifiedDateTime".into(), json!(timestamp()));
-    req.state.store().replace(CONFIGURATION_POLICIES, record);
+    commit_policy(&req, &before, record);
     Ok(no_content())
 }
 
@@ -821,6 +843,7 @@ async fn assign(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> Graph
         .and_then(Value::as_array)
         .ok_or_else(|| bad("Parameter 'assignments' is required."))?;
     let mut record = policy_for_write(&req, &id)?;
+    let before = record.clone();
     let mut stored = Vec::new();
     for item in items {
         let target = item.get("target").ok_or_else(|| bad("An assignment has no target."))?;
@@ -852,7 +875,7 @@ async fn assign(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> Graph
     }
     record.data.insert("isAssigned".into(), json!(!stored.is_empty()));
     record.data.insert("assignments".into(), Value::Array(stored.clone()));
-    req.state.store().replace(CONFIGURATION_POLICIES, record);
+    commit_policy(&req, &before, record);
     Ok(ok(
         json!({ "@odata.context": req.context("Collection(microsoft.graph.deviceManagementConfigurationPolicyAssignment)"), "value": stored }),
     ))
@@ -975,6 +998,7 @@ async fn set_target(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> G
         group_ids.push(guid(target_id)?);
     }
     let mut record = policy_for_write(&req, &id)?;
+    let before = record.clone();
     if fault_on(&req) {
         return Err(GraphError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -985,7 +1009,7 @@ async fn set_target(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> G
     let (succeeded, answer) = target_result(&req, &group_ids);
     if succeeded {
         record.data.insert("enrollmentTimeDeviceMembershipTargets".into(), json!(group_ids));
-        req.state.store().replace(CONFIGURATION_POLICIES, record);
+        commit_policy(&req, &before, record);
     }
     Ok(ok(answer))
 }
@@ -1009,8 +1033,9 @@ async fn retrieve_target(req: GraphRequest, Path(id): Path<String>) -> GraphResu
 async fn clear_target(req: GraphRequest, Path(id): Path<String>) -> GraphResult<Response> {
     req.require(perm::INTUNE_CONFIGURATION_WRITE)?;
     let mut record = policy_for_write(&req, &id)?;
+    let before = record.clone();
     record.data.insert("enrollmentTimeDeviceMembershipTargets".into(), json!([]));
-    req.state.store().replace(CONFIGURATION_POLICIES, record);
+    commit_policy(&req, &before, record);
     Ok(ok(json!({ "@odata.context": req.context("Edm.Boolean"), "value": true })))
 }
 
