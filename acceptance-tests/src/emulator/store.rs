@@ -174,6 +174,25 @@ impl Store {
         true
     }
 
+    /// Applies what a handler changed (`after` against the `before` it read) to the latest
+    /// version, so a concurrent write to other fields of the same object is kept (requests run
+    /// on several threads; writing back a whole stale copy would lose it, which Graph does not).
+    /// Returns false if the object no longer exists.
+    pub fn commit_changes(&mut self, collection: &str, before: &Record, after: Record) -> bool {
+        let Some(mut latest) = self.get_latest(collection, after.id()) else { return false };
+        for key in before.data.keys() {
+            if !after.data.contains_key(key) {
+                latest.data.remove(key);
+            }
+        }
+        for (key, value) in after.data {
+            if before.data.get(&key) != Some(&value) {
+                latest.data.insert(key, value);
+            }
+        }
+        self.replace(collection, latest)
+    }
+
     /// Deletes an object; readers may still see it during the lag. False if absent.
     pub fn remove(&mut self, collection: &str, id: &str) -> bool {
         let id = id.to_ascii_lowercase();
@@ -225,6 +244,26 @@ mod tests {
     fn rec(id: &str, name: &str) -> Record {
         let Value::Object(m) = json!({"id": id, "displayName": name}) else { unreachable!() };
         Record::new(m)
+    }
+
+    #[test]
+    fn commit_changes_keeps_a_concurrent_write_to_other_fields() {
+        let mut store = Store::new(Clock::manual());
+        store.insert("policies", rec("p", "one"));
+        // Two handlers read the same version; each changes its own field.
+        let before = store.get_latest("policies", "p").unwrap();
+        let mut binding = before.clone();
+        binding.data.insert("targets".into(), json!(["g"]));
+        let mut assign = before.clone();
+        assign.data.insert("assignments".into(), json!([1]));
+        assign.data.remove("displayName");
+        assert!(store.commit_changes("policies", &before, binding));
+        assert!(store.commit_changes("policies", &before, assign));
+        let latest = store.get_latest("policies", "p").unwrap();
+        assert_eq!(latest.data.get("targets"), Some(&json!(["g"])));
+        assert_eq!(latest.data.get("assignments"), Some(&json!([1])));
+        assert!(latest.data.get("displayName").is_none());
+        assert!(!store.commit_changes("policies", &before, rec("gone", "x")));
     }
 
     #[test]

@@ -530,26 +530,6 @@ fn policy_for_write(req: &GraphRequest, id: &str) -> GraphResult<Record> {
     req.state.store().get_latest(CONFIGURATION_POLICIES, &id).ok_or_else(|| req.not_found(KIND, &id))
 }
 
-/// Stores what a handler changed (`after` against the `before` it read) onto the latest version
-/// of the policy, under one lock. Requests run on several threads: writing back a whole stale
-/// copy would lose a concurrent change to another part of the policy (e.g. `/assign` and
-/// `setEnrollmentTimeDeviceMembershipTarget` sent together), which Graph does not do.
-fn commit_policy(req: &GraphRequest, before: &Record, after: Record) {
-    let mut store = req.state.store();
-    let Some(mut latest) = store.get_latest(CONFIGURATION_POLICIES, after.id()) else { return };
-    for (key, value) in &after.data {
-        if before.data.get(key) != Some(value) {
-            latest.data.insert(key.clone(), value.clone());
-        }
-    }
-    for key in before.data.keys() {
-        if !after.data.contains_key(key) {
-            latest.data.remove(key);
-        }
-    }
-    store.replace(CONFIGURATION_POLICIES, latest);
-}
-
 /// What `$expand` adds to a policy: `assignments`, `settings` and, nested in settings,
 /// `settingDefinitions` (Intune serves several expansions at once, unlike the directory).
 #[derive(Clone, Copy, Debug, Default)]
@@ -724,7 +704,7 @@ async fn patch_policy(req: GraphRequest, Path(id): Path<String>, body: Bytes) ->
     }
     record.data.insert("lastModifiedDateTime".into(), json!(timestamp()));
     let shown = req.entity(&visible(&record.data), &format!("{CONTEXT}/$entity"));
-    commit_policy(&req, &before, record);
+    req.state.store().commit_changes(CONFIGURATION_POLICIES, &before, record);
     Ok(ok(shown))
 }
 
@@ -755,7 +735,7 @@ async fn put_policy(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> G
     record.data.insert("settingCount".into(), json!(settings.len()));
     record.data.insert("settings".into(), Value::Array(numbered(settings)));
     record.data.insert("lastModifiedDateTime".into(), json!(timestamp()));
-    commit_policy(&req, &before, record);
+    req.state.store().commit_changes(CONFIGURATION_POLICIES, &before, record);
     Ok(no_content())
 }
 
@@ -875,7 +855,7 @@ async fn assign(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> Graph
     }
     record.data.insert("isAssigned".into(), json!(!stored.is_empty()));
     record.data.insert("assignments".into(), Value::Array(stored.clone()));
-    commit_policy(&req, &before, record);
+    req.state.store().commit_changes(CONFIGURATION_POLICIES, &before, record);
     Ok(ok(
         json!({ "@odata.context": req.context("Collection(microsoft.graph.deviceManagementConfigurationPolicyAssignment)"), "value": stored }),
     ))
@@ -1009,7 +989,7 @@ async fn set_target(req: GraphRequest, Path(id): Path<String>, body: Bytes) -> G
     let (succeeded, answer) = target_result(&req, &group_ids);
     if succeeded {
         record.data.insert("enrollmentTimeDeviceMembershipTargets".into(), json!(group_ids));
-        commit_policy(&req, &before, record);
+        req.state.store().commit_changes(CONFIGURATION_POLICIES, &before, record);
     }
     Ok(ok(answer))
 }
@@ -1035,7 +1015,7 @@ async fn clear_target(req: GraphRequest, Path(id): Path<String>) -> GraphResult<
     let mut record = policy_for_write(&req, &id)?;
     let before = record.clone();
     record.data.insert("enrollmentTimeDeviceMembershipTargets".into(), json!([]));
-    commit_policy(&req, &before, record);
+    req.state.store().commit_changes(CONFIGURATION_POLICIES, &before, record);
     Ok(ok(json!({ "@odata.context": req.context("Edm.Boolean"), "value": true })))
 }
 
