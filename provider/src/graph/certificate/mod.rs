@@ -121,7 +121,9 @@ impl ClientCertificate {
     pub fn from_bytes(bytes: &[u8], password: Option<&str>) -> Result<Self, CertificateError> {
         let trimmed = bytes.trim_ascii();
         if trimmed.first() == Some(&ber::SEQUENCE) {
-            return from_pkcs12(bytes, password);
+            // DER is binary: its last bytes may well be 0x20 or 0x0A, so only leading
+            // whitespace (never written by a tool, but harmless) is skipped.
+            return from_pkcs12(bytes.trim_ascii_start(), password);
         }
         if trimmed.windows(11).any(|w| w == b"-----BEGIN ") {
             return from_pem(trimmed);
@@ -150,7 +152,7 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
 
 fn from_pkcs12(der: &[u8], password: Option<&str>) -> Result<ClientCertificate, CertificateError> {
     const WHERE: &str = "PKCS#12 file";
-    let contents = pkcs12::read(der.trim_ascii(), password).map_err(|e| match e {
+    let contents = pkcs12::read(der, password).map_err(|e| match e {
         pkcs12::Pkcs12Error::WrongPassword { given: true } => CertificateError::WrongPassword,
         pkcs12::Pkcs12Error::WrongPassword { given: false } => CertificateError::PasswordRequired,
         pkcs12::Pkcs12Error::Unsupported(s) => CertificateError::Unsupported(s),

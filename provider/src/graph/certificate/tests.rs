@@ -36,6 +36,7 @@ fn pkcs12_files_of_every_supported_protection_open_with_the_right_password() {
         ("nomac.p12", Some(PASSWORD)),  // no MAC
         ("empty_password.p12", None),   // exported with an empty password
         ("empty_password.p12", Some("")),
+        ("trailing_space.p12", Some(PASSWORD)), // DER ending in 0x20 (the MAC salt's last byte)
     ];
     let leaf = leaf_der();
     for (name, password) in cases {
@@ -268,3 +269,4 @@ fn corrupted_files_are_refused_without_panicking() {
         }
     }
 }
+
