@@ -289,7 +289,7 @@ fn subject_public_key_info(cert: &[u8]) -> Option<&[u8]> {
 }
 
 fn looks_like_der_certificate(der: &[u8]) -> bool {
-    subject_public_key_info(der.trim_ascii()).is_some()
+    subject_public_key_info(der.trim_ascii_start()).is_some()
 }
 
 /// Whether `signature` is a valid RS256 signature of `message` by `cert_der`'s key (tests check

@@ -269,4 +269,3 @@ fn corrupted_files_are_refused_without_panicking() {
         }
     }
 }
-

@@ -430,8 +430,13 @@ impl Resource<ProviderData> for AppAssignmentResource {
                 Diagnostic::error("No such app", format!("The Intune app {app_id} does not exist."))
                     .at(crate::framework::AttributePath::new("app_id")),
             ),
-            // The apply reports Graph's answer; a lookup failure must not block the plan.
-            Err(d) => resp.diagnostics.warning("Could not check the app", d.detail),
+            // An error, not a warning: `app_type` would stay unknown, and Terraform refuses an
+            // apply-time plan that loses a value the first plan knew ("inconsistent final plan").
+            // The lookup already had the client's retries.
+            Err(d) => resp.diagnostics.push(
+                Diagnostic::error("Could not check the app", d.detail)
+                    .at(crate::framework::AttributePath::new("app_id")),
+            ),
         }
     }
 

@@ -308,6 +308,39 @@ async fn plan_checks_the_app_type_and_fills_it_in() {
     assert_eq!(resp.planned.get_str("app_type"), Some("winGetApp"));
 }
 
+/// A failed lookup is an error at `app_id`: a warning would leave `app_type` unknown, and when
+/// the first plan knew it, Terraform rejects the apply-time plan as inconsistent.
+#[tokio::test]
+async fn a_failed_app_lookup_fails_the_plan_at_app_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(app_path()))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "error": {"code": "Forbidden", "message": "Application is not authorized to perform this operation."}})))
+        .mount(&server)
+        .await;
+    let data = provider_data(&server.uri());
+    let plan = planned(Value::unknown(), win32_hide_all());
+    let mut resp = ModifyPlanResponse {
+        planned: plan.clone(),
+        planned_private: Vec::new(),
+        requires_replace: Vec::new(),
+        diagnostics: Diagnostics::new(),
+    };
+    AppAssignmentResource
+        .modify_plan(
+            &ctx(),
+            Some(&data),
+            ModifyPlanRequest { config: &plan, prior: &Value::Null, prior_private: &[] },
+            &mut resp,
+        )
+        .await;
+    let errors: Vec<_> = resp.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{:?}", resp.diagnostics);
+    assert_eq!(errors[0].summary, "Could not check the app");
+    assert_eq!(errors[0].path, Some(crate::framework::AttributePath::new("app_id")));
+}
+
 #[tokio::test]
 async fn plans_of_many_assignments_of_one_app_get_it_once() {
     let server = MockServer::start().await;
