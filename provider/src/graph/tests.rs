@@ -482,6 +482,22 @@ async fn dropped_connection_after_post_is_ambiguous_but_get_is_retried() {
     assert_eq!(accepted.load(Ordering::SeqCst) - before, 5);
 }
 
+/// A `$batch` made only of reads is as safe to repeat as the reads: a lost envelope is re-sent.
+#[tokio::test]
+async fn a_lost_envelope_of_reads_is_re_sent() {
+    let (uri, accepted) = hang_up_server().await;
+    let tokens = Arc::new(FakeTokens { fetches: AtomicU32::new(0), ttl: Duration::from_secs(3600) });
+    let c = GraphClient::with_token_source(config(&uri), tuning(), tokens).unwrap();
+    let cx = cx();
+    let (a, b) = tokio::join!(
+        c.get_json_coalesced::<Value>(&cx, Api::V1, "/groups/a"),
+        c.post_read_coalesced::<Value>(&cx, Api::V1, "/groups/getByIds", Some(json!({"ids": ["b"]}))),
+    );
+    assert_eq!(a.unwrap_err().kind, ErrorKind::Transport);
+    assert_eq!(b.unwrap_err().kind, ErrorKind::Transport);
+    assert_eq!(accepted.load(Ordering::SeqCst), 5, "max_attempts envelopes");
+}
+
 #[tokio::test]
 async fn intune_writes_are_paced_other_calls_are_not() {
     let server = MockServer::start().await;
