@@ -304,3 +304,32 @@ fn length_prefixes_are_claims_not_reservations() {
     let object = Type::Object { attributes: BTreeMap::new(), optional: Vec::new() };
     assert!(decode_msgpack(&[0xdf, 0xff, 0xff, 0xff, 0xff], &object).is_err());
 }
+
+/// A dynamic value naming K attributes once, then N objects that omit them all: N × K nulls.
+fn lacking_objects(k: usize, n: usize) -> (Vec<u8>, Vec<u8>) {
+    let attributes: serde_json::Map<String, serde_json::Value> =
+        (0..k).map(|i| (format!("a{i}"), serde_json::json!("string"))).collect();
+    let ty = serde_json::json!(["list", ["object", attributes]]).to_string();
+    let mut msgpack = vec![0x92, 0xdb];
+    msgpack.extend_from_slice(&u32::try_from(ty.len()).unwrap().to_be_bytes());
+    msgpack.extend_from_slice(ty.as_bytes());
+    msgpack.push(0xdd);
+    msgpack.extend_from_slice(&u32::try_from(n).unwrap().to_be_bytes());
+    msgpack.extend(std::iter::repeat_n(0x80, n));
+    let json = format!(r#"{{"type":{ty},"value":[{}]}}"#, vec!["{}"; n].join(","));
+    (msgpack, json.into_bytes())
+}
+
+#[test]
+fn objects_lacking_attributes_cannot_multiply_the_input() {
+    // 3,000 × 3,000 nulls (9 million values) from 57 kB (msgpack) or 60 kB (JSON).
+    let (msgpack, json) = lacking_objects(3_000, 3_000);
+    let err = decode_msgpack(&msgpack, &Type::Dynamic).expect_err("msgpack");
+    assert!(err.to_string().contains("lack more attributes"), "{err}");
+    let err = decode_json(&json, &Type::Dynamic).expect_err("json");
+    assert!(err.to_string().contains("lack more attributes"), "{err}");
+    // A state written by an older schema lacks a few attributes per object: still fine.
+    let (msgpack, json) = lacking_objects(8, 2_000);
+    assert!(decode_msgpack(&msgpack, &Type::Dynamic).is_ok());
+    assert!(decode_json(&json, &Type::Dynamic).is_ok());
+}

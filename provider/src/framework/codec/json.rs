@@ -22,16 +22,23 @@ pub(super) enum Attributes {
 pub(super) fn decode(bytes: &[u8], ty: &Type, mode: Attributes) -> Result<Value, DecodeError> {
     let doc = json_text::parse(bytes)?;
     let mut path = AttributePath::root();
-    value(&doc, ty, &mut path, mode)
+    let mut walk = Walk { mode, fills: super::FillBudget::for_input(bytes.len()) };
+    value(&doc, ty, &mut path, &mut walk)
 }
 
-fn value(j: &Json, ty: &Type, path: &mut AttributePath, mode: Attributes) -> Result<Value, DecodeError> {
+/// What every level of one decode shares.
+struct Walk {
+    mode: Attributes,
+    fills: super::FillBudget,
+}
+
+fn value(j: &Json, ty: &Type, path: &mut AttributePath, walk: &mut Walk) -> Result<Value, DecodeError> {
     let err = |path: &AttributePath, m: &str| DecodeError::at(path, m);
     if *j == Json::Null {
         return Ok(Value::Null);
     }
     match ty {
-        Type::Dynamic => dynamic(j, path, mode),
+        Type::Dynamic => dynamic(j, path, walk),
         // cty converts between primitives where the text allows it.
         Type::Bool => match j {
             Json::Bool(b) => Ok(Value::Bool(*b)),
@@ -60,7 +67,7 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath, mode: Attributes) -> Res
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 path.steps.push(Step::Index(i as i64));
-                let v = value(item, e, path, mode);
+                let v = value(item, e, path, walk);
                 path.steps.pop();
                 out.push(v?);
             }
@@ -76,7 +83,7 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath, mode: Attributes) -> Res
             let mut out = Vec::with_capacity(items.len());
             for (i, (item, t)) in items.iter().zip(es).enumerate() {
                 path.steps.push(Step::Index(i as i64));
-                let v = value(item, t, path, mode);
+                let v = value(item, t, path, walk);
                 path.steps.pop();
                 out.push(v?);
             }
@@ -89,7 +96,7 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath, mode: Attributes) -> Res
             let mut out = BTreeMap::new();
             for (k, item) in members {
                 path.steps.push(Step::Key(k.clone()));
-                let v = value(item, e, path, mode);
+                let v = value(item, e, path, walk);
                 path.steps.pop();
                 out.insert(k.clone(), v?);
             }
@@ -102,18 +109,21 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath, mode: Attributes) -> Res
             let mut out = BTreeMap::new();
             for (k, item) in members {
                 let Some(t) = attributes.get(k) else {
-                    if mode == Attributes::IgnoreUndefined {
+                    if walk.mode == Attributes::IgnoreUndefined {
                         continue;
                     }
                     return Err(err(path, &format!("unsupported attribute {k:?}")));
                 };
                 path.steps.push(Step::Attribute(k.clone()));
-                let v = value(item, t, path, mode);
+                let v = value(item, t, path, walk);
                 path.steps.pop();
                 out.insert(k.clone(), v?);
             }
             for name in attributes.keys() {
-                out.entry(name.clone()).or_insert(Value::Null);
+                if !out.contains_key(name) {
+                    walk.fills.spend().map_err(|m| err(path, m))?;
+                    out.insert(name.clone(), Value::Null);
+                }
             }
             Ok(Value::Object(out))
         }
@@ -121,7 +131,7 @@ fn value(j: &Json, ty: &Type, path: &mut AttributePath, mode: Attributes) -> Res
 }
 
 /// `{"value": ..., "type": ...}`.
-fn dynamic(j: &Json, path: &mut AttributePath, mode: Attributes) -> Result<Value, DecodeError> {
+fn dynamic(j: &Json, path: &mut AttributePath, walk: &mut Walk) -> Result<Value, DecodeError> {
     let Json::Object(members) = j else {
         return Err(DecodeError::at(
             path,
@@ -144,7 +154,7 @@ fn dynamic(j: &Json, path: &mut AttributePath, mode: Attributes) -> Result<Value
     }
     let ty = ty.ok_or_else(|| DecodeError::at(path, "missing type in dynamically-typed value"))?;
     let body = body.ok_or_else(|| DecodeError::at(path, "missing value in dynamically-typed value"))?;
-    let v = value(body, &ty, path, mode)?;
+    let v = value(body, &ty, path, walk)?;
     Ok(Value::Dynamic(ty, Box::new(v)))
 }
 

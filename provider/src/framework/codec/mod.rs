@@ -55,6 +55,28 @@ impl EncodeError {
     }
 }
 
+/// Attributes an object lacks decode as null. With a dynamic type the input also chooses the
+/// object's attributes, so a short input could name K attributes once and then hold N empty
+/// objects: N × K nulls from N + K bytes. The nulls one decode may add are bounded by its input
+/// (generously: a state written by an older schema lacks a few attributes per object, and an
+/// object costs at least one input byte).
+pub(super) struct FillBudget(usize);
+
+impl FillBudget {
+    const PER_INPUT_BYTE: usize = 8;
+    const BASE: usize = 4096;
+
+    pub(super) fn for_input(len: usize) -> Self {
+        Self(len.saturating_mul(Self::PER_INPUT_BYTE).saturating_add(Self::BASE))
+    }
+
+    /// Takes one null from the budget.
+    pub(super) fn spend(&mut self) -> Result<(), &'static str> {
+        self.0 = self.0.checked_sub(1).ok_or("objects lack more attributes than the input can describe")?;
+        Ok(())
+    }
+}
+
 /// Decode cty msgpack bytes as a value of type `ty`.
 pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
     msgpack::decode(bytes, ty)

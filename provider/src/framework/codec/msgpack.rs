@@ -38,7 +38,12 @@ const FALSE: u8 = 0xc2;
 const TRUE: u8 = 0xc3;
 
 pub(super) fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
-    let mut d = Decoder { r: Reader { buf: bytes, pos: 0 }, path: AttributePath::root(), depth: 0 };
+    let mut d = Decoder {
+        r: Reader { buf: bytes, pos: 0 },
+        path: AttributePath::root(),
+        depth: 0,
+        fills: super::FillBudget::for_input(bytes.len()),
+    };
     // Like cty, trailing bytes after the value are ignored.
     d.value(ty)
 }
@@ -239,6 +244,7 @@ struct Decoder<'a> {
     path: AttributePath,
     /// Values being decoded around the current one (see [`MAX_DEPTH`]).
     depth: usize,
+    fills: super::FillBudget,
 }
 
 impl Decoder<'_> {
@@ -364,6 +370,7 @@ impl Decoder<'_> {
         }
         for name in attributes.keys() {
             if !m.contains_key(name) {
+                self.fills.spend().map_err(|e| self.err(e))?;
                 m.insert(name.clone(), Value::Null);
             }
         }
