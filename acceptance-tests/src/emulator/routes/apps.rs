@@ -155,11 +155,27 @@ fn stored_assignments(record: &Record) -> Vec<Map<String, Value>> {
 }
 
 fn save_assignments(req: &GraphRequest, app_id: &str, items: Vec<Map<String, Value>>) -> GraphResult<()> {
+    edit_assignments(req, app_id, |current| {
+        *current = items;
+        Ok(())
+    })
+}
+
+/// Changes the latest assignment list of an app under one store lock: assignments are entities of
+/// their own in Graph, so two concurrent creates on one app both land (a read, then a write back
+/// of a stale list, would lose one).
+fn edit_assignments<T>(
+    req: &GraphRequest,
+    app_id: &str,
+    edit: impl FnOnce(&mut Vec<Map<String, Value>>) -> GraphResult<T>,
+) -> GraphResult<T> {
     let mut store = req.state.store();
     let mut record = store.get_latest(MOBILE_APPS, app_id).ok_or_else(|| req.not_found(APP_KIND, app_id))?;
+    let mut items = stored_assignments(&record);
+    let out = edit(&mut items)?;
     record.data.insert(ASSIGNMENTS_KEY.into(), Value::Array(items.into_iter().map(Value::Object).collect()));
     store.replace(MOBILE_APPS, record);
-    Ok(())
+    Ok(out)
 }
 
 // ====================================================================================
@@ -221,15 +237,16 @@ async fn create_assignment(req: GraphRequest, Path(id): Path<String>, body: Byte
     let body = req.json_body(&body)?;
     let app = app_for_write(&req, &id)?;
     let new = check_assignment(req.version, app_type(&app), &body, None, Use::Create)?;
-    let mut items = stored_assignments(&app);
-    if let Some(clash) = items.iter().find(|a| same_group(a, &new)) {
-        return Err(GraphError::bad_request(format!(
-            "{{\"_version\": 3, \"Message\": \"The group is already targeted by assignment '{}' of this app; an app can be assigned to a group only once.\"}}",
-            clash.get("id").and_then(Value::as_str).unwrap_or_default()
-        )));
-    }
-    items.push(new.clone());
-    save_assignments(&req, app.id(), items)?;
+    edit_assignments(&req, app.id(), |items| {
+        if let Some(clash) = items.iter().find(|a| same_group(a, &new)) {
+            return Err(GraphError::bad_request(format!(
+                "{{\"_version\": 3, \"Message\": \"The group is already targeted by assignment '{}' of this app; an app can be assigned to a group only once.\"}}",
+                clash.get("id").and_then(Value::as_str).unwrap_or_default()
+            )));
+        }
+        items.push(new.clone());
+        Ok(())
+    })?;
     let context = format!("deviceAppManagement/mobileApps('{}')/assignments/$entity", app.id());
     Ok(created(req.entity(&assignment_view(req.version, &new), &context)))
 }
@@ -242,16 +259,17 @@ async fn update_assignment(
     req.require(perm::INTUNE_APPS_WRITE)?;
     let body = req.json_body(&body)?;
     let app = app_for_write(&req, &id)?;
-    let mut items = stored_assignments(&app);
-    let i = position(&items, &aid).ok_or_else(|| req.not_found(ASSIGNMENT_KIND, &aid))?;
-    let updated = check_assignment(req.version, app_type(&app), &body, Some(&items[i]), Use::Update)?;
-    if items.iter().enumerate().any(|(j, a)| j != i && same_group(a, &updated)) {
-        return Err(GraphError::bad_request(
-            "The group is already targeted by another assignment of this app.",
-        ));
-    }
-    items[i] = updated.clone();
-    save_assignments(&req, app.id(), items)?;
+    let updated = edit_assignments(&req, app.id(), |items| {
+        let i = position(items, &aid).ok_or_else(|| req.not_found(ASSIGNMENT_KIND, &aid))?;
+        let updated = check_assignment(req.version, app_type(&app), &body, Some(&items[i]), Use::Update)?;
+        if items.iter().enumerate().any(|(j, a)| j != i && same_group(a, &updated)) {
+            return Err(GraphError::bad_request(
+                "The group is already targeted by another assignment of this app.",
+            ));
+        }
+        items[i] = updated.clone();
+        Ok(updated)
+    })?;
     let context = format!("deviceAppManagement/mobileApps('{}')/assignments/$entity", app.id());
     Ok(ok(req.entity(&assignment_view(req.version, &updated), &context)))
 }
@@ -262,10 +280,11 @@ async fn delete_assignment(
 ) -> GraphResult<Response> {
     req.require(perm::INTUNE_APPS_WRITE)?;
     let app = app_for_write(&req, &id)?;
-    let mut items = stored_assignments(&app);
-    let i = position(&items, &aid).ok_or_else(|| req.not_found(ASSIGNMENT_KIND, &aid))?;
-    items.remove(i);
-    save_assignments(&req, app.id(), items)?;
+    edit_assignments(&req, app.id(), |items| {
+        let i = position(items, &aid).ok_or_else(|| req.not_found(ASSIGNMENT_KIND, &aid))?;
+        items.remove(i);
+        Ok(())
+    })?;
     Ok(no_content())
 }
 
@@ -823,6 +842,27 @@ mod router_tests {
     use crate::emulator::routes::scripts::tests::{router, send};
 
     const GROUP: &str = "c1000000-0000-4000-8000-0000000000aa";
+
+    /// Creates on one app running at once on several threads all land.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_creates_on_one_app_all_land() {
+        let (app, _) = router(&["DeviceManagementApps.ReadWrite.All"]);
+        let url = format!("/beta/deviceAppManagement/mobileApps/{WIN32_APP_ID}/assignments");
+        let creates = (0..40).map(|i| {
+            let (app, url) = (app.clone(), url.clone());
+            tokio::spawn(async move {
+                let group = format!("c1000000-0000-4000-8000-{i:012}");
+                let body = json!({"@odata.type": "#microsoft.graph.mobileAppAssignment", "intent": "required",
+                    "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group}});
+                send(&app, Method::POST, &url, Some(body)).await.0
+            })
+        });
+        for status in futures::future::join_all(creates).await {
+            assert_eq!(status.unwrap(), StatusCode::CREATED);
+        }
+        let (_, list) = send(&app, Method::GET, &url, None).await;
+        assert_eq!(list["value"].as_array().map(Vec::len), Some(40));
+    }
 
     #[tokio::test]
     async fn assignments_one_at_a_time_and_replace_all() {
