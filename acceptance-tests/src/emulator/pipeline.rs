@@ -117,10 +117,15 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
                     if write_fault == Some(WriteFaultMode::Error) {
                         GraphError::service_unavailable().into_response()
                     } else {
+                        // A lost response is a lost HTTP exchange: the random loss applies to
+                        // the envelope of a `$batch`, not once per inner request (which made a
+                        // batch of 20 almost never arrive). A targeted write fault on an inner
+                        // request still loses its envelope.
+                        let top_level = req.extensions().get::<BatchContext>().is_none();
                         let mut response = next.run(req).await;
                         if response.extensions().get::<DropConnection>().is_some()
                             || write_fault == Some(WriteFaultMode::LostResponse)
-                            || state.faults().lose_response()
+                            || (top_level && state.faults().lose_response())
                         {
                             response.extensions_mut().insert(DropConnection);
                             dropped = true;

@@ -448,6 +448,26 @@ async fn lost_responses_are_marked_but_committed() {
     assert_eq!(log.body[1]["response_dropped"], true);
 }
 
+/// A lost response is one lost HTTP exchange: a `$batch` envelope is lost as a whole, its inner
+/// requests do not each roll the dice again (20 rolls made a full batch almost never arrive).
+#[tokio::test]
+async fn a_lost_batch_is_one_loss_not_one_per_inner_request() {
+    let h = Harness::new(|c| c.faults.lost_response_percent = 100).await;
+    let requests: Vec<_> =
+        (0..3).map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/groups?$select=id"})).collect();
+    let r = h.call(Method::POST, "/v1.0/$batch", Some(json!({"requests": requests}))).await;
+    assert!(r.dropped);
+    let log = h.control(Method::GET, "/_emulator/requests", None).await;
+    let entries = log.body.as_array().cloned().unwrap_or_default();
+    let dropped: Vec<bool> = entries
+        .iter()
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.contains("groups") || p.contains("$batch")))
+        .map(|e| e["response_dropped"] == true)
+        .collect();
+    assert_eq!(dropped.iter().filter(|d| **d).count(), 1, "only the envelope: {entries:?}");
+    assert_eq!(dropped.len(), 4, "{entries:?}");
+}
+
 #[tokio::test]
 async fn missing_roles_give_403() {
     let h = Harness::new(|c| c.roles = Some(vec!["Group.Create".into(), "User.Read.All".into()])).await;
