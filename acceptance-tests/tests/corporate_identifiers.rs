@@ -153,6 +153,32 @@ async fn bulk_rows_apply_change_20_destroy() {
     emu.stop().await;
 }
 
+/// `-replace` deletes and then creates in one apply, inside Intune's replication lag: the
+/// create lists the rows it has just deleted (the list trails deletes) and must import them
+/// again rather than take them for present.
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_replace_within_the_replication_lag_imports_the_rows_again() {
+    const LAG_MS: u64 = 3000;
+    let emu = emulator(&["--consistency-lag-ms", &LAG_MS.to_string()]).await;
+    let ws = workspace(&emu);
+    ws.write("main.tf", &format!("{PROVIDER_HEADER}{BULK_CONFIG}")).unwrap();
+    ws.write("devices.csv", &csv(0..5)).unwrap();
+    ws.apply().await.expect("apply");
+    let first: Vec<Value> = emu.objects(COLLECTION).await.unwrap();
+    // The replace starts from a settled list; its own delete is what the create must see past.
+    tokio::time::sleep(std::time::Duration::from_millis(LAG_MS + 500)).await;
+    ws.must(&["apply", "-auto-approve", "-input=false", "-replace=autopilot_corporate_identifiers.all"])
+        .await
+        .expect("replace");
+    let stored = emu.objects(COLLECTION).await.unwrap();
+    assert_eq!(stored.len(), 5, "the rows were deleted and not imported again: {stored:#?}");
+    assert!(stored.iter().all(|row| !first.iter().any(|old| old["id"] == row["id"])), "new rows");
+    tokio::time::sleep(std::time::Duration::from_millis(LAG_MS + 500)).await;
+    let (empty, out) = ws.plan_is_empty().await.expect("plan");
+    assert!(empty, "plan after the replace not empty:\n{}", out.stdout);
+    emu.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bulk_partial_failure_records_exactly_what_exists() {
     let emu = emulator(&[]).await;

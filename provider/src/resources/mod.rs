@@ -20,6 +20,7 @@ pub mod functions;
 pub mod groups;
 pub mod powershell_script;
 pub mod provider_config;
+pub mod tombstones;
 
 /// What `configure` produces and every resource and data source receives.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct ProviderData {
     /// One client per provider instance: one connection pool, one token cache, one
     /// Intune write budget for every resource of this tenant.
     pub graph: GraphClient,
+    /// What this process deleted, for lists that trail deletes.
+    pub deleted: tombstones::Tombstones,
 }
 
 /// The `autopilot` provider.
@@ -59,7 +62,7 @@ impl Provider for AutopilotProvider {
         let graph = GraphClient::with_tuning(settings.graph.clone(), tuning).map_err(|e| {
             Diagnostics::from(Diagnostic::error("Configuring the Microsoft Graph client", e.to_string()))
         })?;
-        Ok(ProviderData { settings, graph })
+        Ok(ProviderData { settings, graph, deleted: Default::default() })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {

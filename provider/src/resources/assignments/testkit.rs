@@ -48,7 +48,7 @@ pub fn provider_data(uri: &str) -> ProviderData {
         coalesce_reads: false,
     };
     let graph = GraphClient::with_token_source(config.clone(), tuning, Arc::new(FixedToken)).unwrap();
-    ProviderData { settings: ProviderSettings { graph: config }, graph }
+    ProviderData { settings: ProviderSettings { graph: config }, graph, deleted: Default::default() }
 }
 
 /// A context that only guards against hangs; no test depends on timing.

@@ -220,6 +220,7 @@ async fn converge(
     if !diff.to_delete.is_empty() {
         let run = calls::delete(&data.graph, &cx, &diff.to_delete).await;
         let gone: std::collections::HashSet<&str> = run.done.iter().map(|r| r.id.as_str()).collect();
+        data.deleted.bury(gone.iter().copied());
         rows.retain(|r| !gone.contains(r.id.as_str()));
         report_batch(
             &mut diagnostics,
@@ -267,7 +268,13 @@ async fn list_rows(
     let cx = call_cx(ctx);
     calls::list_windows(&data.graph, &cx)
         .await
-        .map(|rows| rows.iter().filter_map(|r| r.to_existing()).collect())
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| r.to_existing())
+                // Within Intune's lag the list still shows rows this process deleted.
+                .filter(|r| !data.deleted.is_buried(&r.id))
+                .collect()
+        })
         .map_err(|e| graph_diagnostic(op(action, false), &e))
 }
 

@@ -50,7 +50,7 @@ fn data(server: &MockServer) -> ProviderData {
         ..Tuning::default()
     };
     let graph = GraphClient::with_token_source(config.clone(), tuning, Arc::new(FakeTokens)).unwrap();
-    ProviderData { settings: ProviderSettings { graph: config }, graph }
+    ProviderData { settings: ProviderSettings { graph: config }, graph, deleted: Default::default() }
 }
 
 /// A context whose deadline only guards against hangs.
