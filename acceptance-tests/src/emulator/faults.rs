@@ -287,7 +287,10 @@ impl FaultState {
             if self.intune_writes.len() >= limit as usize {
                 let oldest = self.intune_writes.front().copied().unwrap_or(now);
                 let wait = INTUNE_WINDOW.saturating_sub(now.saturating_duration_since(oldest));
-                return Verdict::Throttle { retry_after_secs: wait.as_secs().max(1) };
+                // Whole seconds, rounded up: a client that waits what it is told must find
+                // the window open (rounding down sent it back into another 429).
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                return Verdict::Throttle { retry_after_secs: secs.max(1) };
             }
             self.intune_writes.push_back(now);
         }
@@ -357,6 +360,13 @@ mod tests {
             s.before(Family::Intune, true, t0 + Duration::from_secs(5)),
             Verdict::Throttle { retry_after_secs: 15 }
         ));
+        assert!(
+            matches!(
+                s.before(Family::Intune, true, t0 + Duration::from_millis(18_100)),
+                Verdict::Throttle { retry_after_secs: 2 }
+            ),
+            "1.9 s left: rounded up"
+        );
         assert_eq!(s.before(Family::Intune, true, t0 + INTUNE_WINDOW), Verdict::Proceed);
     }
 
