@@ -73,6 +73,25 @@ async fn mount_list(server: &MockServer, items: Vec<Json>) {
         .await;
 }
 
+/// `modify_plan` of a create of `plan`.
+async fn plan_create(data: &super::super::ProviderData, plan: &Value) -> ModifyPlanResponse {
+    let mut resp = ModifyPlanResponse {
+        planned: plan.clone(),
+        planned_private: Vec::new(),
+        requires_replace: Vec::new(),
+        diagnostics: Diagnostics::new(),
+    };
+    AppAssignmentResource
+        .modify_plan(
+            &ctx(),
+            Some(data),
+            ModifyPlanRequest { config: plan, prior: &Value::Null, prior_private: &[] },
+            &mut resp,
+        )
+        .await;
+    resp
+}
+
 fn no_errors(d: &Diagnostics) {
     assert!(!d.has_error(), "{d:?}");
 }
@@ -290,20 +309,7 @@ async fn plan_checks_the_app_type_and_fills_it_in() {
     mount_app(&server, "#microsoft.graph.winGetApp").await;
     let data = provider_data(&server.uri());
     let plan = planned(Value::unknown(), win32_hide_all());
-    let mut resp = ModifyPlanResponse {
-        planned: plan.clone(),
-        planned_private: Vec::new(),
-        requires_replace: Vec::new(),
-        diagnostics: Diagnostics::new(),
-    };
-    AppAssignmentResource
-        .modify_plan(
-            &ctx(),
-            Some(&data),
-            ModifyPlanRequest { config: &plan, prior: &Value::Null, prior_private: &[] },
-            &mut resp,
-        )
-        .await;
+    let resp = plan_create(&data, &plan).await;
     assert!(resp.diagnostics.has_error());
     assert_eq!(resp.planned.get_str("app_type"), Some("winGetApp"));
 }
@@ -321,20 +327,7 @@ async fn a_failed_app_lookup_fails_the_plan_at_app_id() {
         .await;
     let data = provider_data(&server.uri());
     let plan = planned(Value::unknown(), win32_hide_all());
-    let mut resp = ModifyPlanResponse {
-        planned: plan.clone(),
-        planned_private: Vec::new(),
-        requires_replace: Vec::new(),
-        diagnostics: Diagnostics::new(),
-    };
-    AppAssignmentResource
-        .modify_plan(
-            &ctx(),
-            Some(&data),
-            ModifyPlanRequest { config: &plan, prior: &Value::Null, prior_private: &[] },
-            &mut resp,
-        )
-        .await;
+    let resp = plan_create(&data, &plan).await;
     let errors: Vec<_> = resp.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert_eq!(errors.len(), 1, "{:?}", resp.diagnostics);
     assert_eq!(errors[0].summary, "Could not check the app");
@@ -354,20 +347,7 @@ async fn plans_of_many_assignments_of_one_app_get_it_once() {
     let data = provider_data(&server.uri());
     for _ in 0..3 {
         let plan = planned(Value::unknown(), win32_hide_all());
-        let mut resp = ModifyPlanResponse {
-            planned: plan.clone(),
-            planned_private: Vec::new(),
-            requires_replace: Vec::new(),
-            diagnostics: Diagnostics::new(),
-        };
-        AppAssignmentResource
-            .modify_plan(
-                &ctx(),
-                Some(&data),
-                ModifyPlanRequest { config: &plan, prior: &Value::Null, prior_private: &[] },
-                &mut resp,
-            )
-            .await;
+        let resp = plan_create(&data, &plan).await;
         no_errors(&resp.diagnostics);
         assert_eq!(resp.planned.get_str("app_type"), Some("win32LobApp"));
     }
