@@ -230,26 +230,39 @@ async fn each_write_whose_response_is_lost_is_survived() {
     sweep("lost_response").await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sigint_stops_the_apply_and_the_next_apply_converges() {
-    let emu =
-        Emulator::start(emulator_binary(), &["--latency-ms", "400", "--seed", "5"]).await.expect("emulator");
-    let baseline = emu.control_get("/_emulator/objects").await.expect("objects");
-    let ws = workflow::workspace(&emu).await.expect("workspace");
+/// What an interrupted apply did.
+struct Interrupted {
+    /// SIGINT → terraform exit.
+    stopped: Duration,
+    success: bool,
+    exit_code: Option<i32>,
+    text: String,
+}
+
+/// Runs `terraform apply`, sends it SIGINT as soon as `ready` holds for the emulator's request
+/// log (polled every 50 ms, at most 120 s), and waits for terraform to exit.
+async fn apply_interrupted_when(
+    ws: &Workspace,
+    emu: &Emulator,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Interrupted {
     let child = ws
         .command(&["apply", "-auto-approve", "-input=false"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("terraform starts");
-    // Mid-way: some objects written, more to come.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let n = writes(&emu.requests().await.expect("log")).len();
-        if n >= 3 {
+        let log = emu.requests().await.expect("log");
+        if ready(&log) {
             break;
         }
-        assert!(Instant::now() < deadline, "the apply made only {n} writes in 120 s");
+        assert!(
+            Instant::now() < deadline,
+            "the moment to interrupt never came in 120 s ({} requests)",
+            log.len()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let pid = child.id().expect("pid").to_string();
@@ -261,15 +274,11 @@ async fn sigint_stops_the_apply_and_the_next_apply_converges() {
         .expect("terraform exits within 120 s of SIGINT")
         .expect("terraform output");
     let stopped = interrupted.elapsed();
-    let writes_before = writes(&emu.requests().await.expect("log")).len();
-    println!(
-        "SIGINT → terraform exit: {:.2} s (exit code {:?}, {writes_before} writes sent)",
-        stopped.as_secs_f64(),
-        out.status.code()
-    );
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     println!(
-        "{}",
+        "SIGINT → terraform exit: {:.2} s (exit code {:?})\n{}",
+        stopped.as_secs_f64(),
+        out.status.code(),
         text.lines()
             .filter(|l| l.contains("Interrupt")
                 || l.contains("Error")
@@ -278,14 +287,61 @@ async fn sigint_stops_the_apply_and_the_next_apply_converges() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert!(stopped < Duration::from_secs(30), "terraform took {stopped:?} to stop:\n{text}");
+    Interrupted { stopped, success: out.status.success(), exit_code: out.status.code(), text }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_stops_the_apply_and_the_next_apply_converges() {
+    let emu =
+        Emulator::start(emulator_binary(), &["--latency-ms", "400", "--seed", "5"]).await.expect("emulator");
+    let baseline = emu.control_get("/_emulator/objects").await.expect("objects");
+    let ws = workflow::workspace(&emu).await.expect("workspace");
+    // Mid-way: some objects written, more to come.
+    let run = apply_interrupted_when(&ws, &emu, |log| writes(log).len() >= 3).await;
+    let text = &run.text;
+    assert!(run.stopped < Duration::from_secs(30), "terraform took {:?} to stop:\n{text}", run.stopped);
     assert!(text.contains("Interrupt received"), "terraform saw the interrupt (graceful stop):\n{text}");
-    assert!(!out.status.success(), "the apply was interrupted, so it must not report success:\n{text}");
+    assert!(!run.success, "the apply was interrupted, so it must not report success:\n{text}");
+    // Requests still in flight complete in the emulator (as on Graph): wait for them.
+    settle(400).await;
     let problems = state_vs_emulator(&ws, &emu, &baseline).await.expect("state and objects");
     assert!(problems.is_empty(), "after SIGINT: state ⇔ emulator:\n{}\n\n{text}", problems.join("\n"));
 
     set_faults(&emu, json!({"latency_ms": 0})).await.expect("faults");
     ws.apply().await.expect("the next apply succeeds");
     assert_converged(&ws, &emu, &baseline, "after SIGINT").await;
+    emu.stop().await;
+}
+
+/// SIGINT while a create is on its way (the group POSTs, each held 1.5 s by the emulator's
+/// latency): Graph completes the create although the provider was told to stop, so the
+/// provider must learn the new object's id rather than orphan it.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_during_a_create_post_leaves_no_orphan() {
+    let emu =
+        Emulator::start(emulator_binary(), &["--latency-ms", "1500", "--seed", "6"]).await.expect("emulator");
+    let baseline = emu.control_get("/_emulator/objects").await.expect("objects");
+    let ws = workflow::workspace(&emu).await.expect("workspace");
+    let in_flight = |log: &[Value]| {
+        log.iter().any(|e| e["method"] == "POST" && e["path"] == "/v1.0/groups" && e["status"] == 0)
+    };
+    let run = apply_interrupted_when(&ws, &emu, in_flight).await;
+    let text = &run.text;
+    assert!(text.contains("Interrupt received"), "terraform saw the interrupt:\n{text}");
+    assert!(!run.success, "the apply was interrupted (exit code {:?}):\n{text}", run.exit_code);
+    settle(1500).await;
+    let log = emu.requests().await.expect("log");
+    let posts: Vec<&Value> =
+        log.iter().filter(|e| e["method"] == "POST" && e["path"] == "/v1.0/groups").collect();
+    assert!(
+        !posts.is_empty() && posts.iter().all(|e| e["status"] == 201),
+        "the group POSTs completed: {posts:?}"
+    );
+    let problems = state_vs_emulator(&ws, &emu, &baseline).await.expect("state and objects");
+    assert!(problems.is_empty(), "after SIGINT: state ⇔ emulator:\n{}\n\n{text}", problems.join("\n"));
+
+    set_faults(&emu, json!({"latency_ms": 0})).await.expect("faults");
+    ws.apply().await.expect("the next apply succeeds");
+    assert_converged(&ws, &emu, &baseline, "after SIGINT during a create").await;
     emu.stop().await;
 }
