@@ -285,11 +285,9 @@ impl GraphClient {
         Err(Error::new(
             ErrorKind::UntrustedUrl,
             format!(
-                "Graph pointed to {}://{} but only {}://{} is trusted with the access token",
-                url.scheme(),
-                url.host_str().unwrap_or(""),
-                e.scheme(),
-                e.host_str().unwrap_or("")
+                "Graph pointed to {} but only {} is trusted with the access token",
+                url.origin().ascii_serialization(),
+                e.origin().ascii_serialization()
             ),
         ))
     }

@@ -201,6 +201,9 @@ async fn next_link_to_another_host_is_refused() {
     assert!(
         c.ensure_trusted(&url::Url::parse(&server.uri().replace("http://", "https://")).unwrap()).is_err()
     );
+    // Same host, other port: another origin, refused, and the message says which.
+    let err = c.ensure_trusted(&url::Url::parse("http://127.0.0.1:1/v1.0/groups").unwrap()).unwrap_err();
+    assert!(err.to_string().contains("http://127.0.0.1:1 but only "), "{err}");
 }
 
 #[tokio::test]
