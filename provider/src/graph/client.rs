@@ -346,6 +346,8 @@ impl GraphClient {
                 tracing::trace!(body = %redact_body(b), "Graph request body");
             }
 
+            // A stop that came while waiting for a token or the pacing slot: send nothing.
+            cx.check()?;
             let started = Instant::now();
             let exchange = async { read_full(builder.send().await).await };
             let outcome = if idempotent {
