@@ -107,6 +107,52 @@ async fn serves_https_over_http1_and_http2_and_drops_lost_responses() {
     running.stop().await;
 }
 
+async fn group_names(client: &reqwest::Client, url: &str) -> Vec<String> {
+    let objects: Value = client
+        .get(format!("{url}/_emulator/objects"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    objects["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["displayName"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Graph completes a request whose client hung up; so must the emulator, or a cancelled
+/// create would never show up as an orphan in the acceptance tests.
+#[tokio::test]
+async fn a_create_whose_client_hangs_up_is_still_committed() {
+    let running = start(EmulatorOptions::default()).await.unwrap_or_else(|e| panic!("start: {e}"));
+    running.state.set_faults(FaultSettings { latency_ms: 1500, ..FaultSettings::default() });
+    for http1_only in [true, false] {
+        let client = client(&running.ca_pem, http1_only);
+        let token = token(&client, &running.url).await;
+        let name = format!("abandoned over http1={http1_only}");
+        let result = client
+            .post(format!("{}/v1.0/groups", running.url))
+            .bearer_auth(&token)
+            .timeout(Duration::from_millis(300))
+            .json(&group_body(&name))
+            .send()
+            .await;
+        assert!(result.is_err(), "the client gave up before the answer: {result:?}");
+        assert!(!group_names(&client, &running.url).await.contains(&name), "not committed yet (latency)");
+        // The handler finishes after its latency although nobody waits for the answer.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !group_names(&client, &running.url).await.contains(&name) {
+            assert!(std::time::Instant::now() < deadline, "{name:?} was never committed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn refuses_non_loopback_addresses() {
     let options = EmulatorOptions {

@@ -78,6 +78,9 @@ struct Args {
     /// Count only writes with this label: "METHOD /version/path", query dropped, ids as `{id}`.
     #[arg(long)]
     fail_write_match: Option<String>,
+    /// Collection pages carry their `@odata.nextLink` on this host instead of the emulator's.
+    #[arg(long)]
+    next_link_host: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -149,6 +152,7 @@ async fn main() -> ExitCode {
                 WriteMode::LostResponse => WriteFaultMode::LostResponse,
             },
             fail_write_match: args.fail_write_match,
+            next_link_host: args.next_link_host,
         },
         extra_fixtures,
         clock: Clock::system(),

@@ -58,6 +58,12 @@ pub struct FaultSettings {
     /// `"POST /v1.0/groups"` or `"POST /beta/deviceAppManagement/mobileApps/{id}/assignments"`.
     #[serde(default, alias = "fail-write-match")]
     pub fail_write_match: Option<String>,
+    /// Collection pages carry their `@odata.nextLink` on this host, optionally with a port
+    /// (e.g. `evil.example`, `127.0.0.1:9`), over https, instead of the emulator's, as a
+    /// hostile or misrouted service would: a client must not follow it (and so send its token
+    /// there).
+    #[serde(default, alias = "next-link-host")]
+    pub next_link_host: Option<String>,
 }
 
 /// How the write chosen by `fail_write_at` fails.
@@ -102,6 +108,9 @@ pub struct FaultPatch {
     /// `null` counts every write.
     #[serde(default, alias = "fail-write-match", deserialize_with = "present")]
     pub fail_write_match: Option<Option<String>>,
+    /// `null` gives next links back their own host.
+    #[serde(default, alias = "next-link-host", deserialize_with = "present")]
+    pub next_link_host: Option<Option<String>>,
 }
 
 /// A field that is present (even as `null`) is `Some`: `null` must switch a setting off,
@@ -154,6 +163,9 @@ impl FaultSettings {
         if let Some(v) = patch.fail_write_match {
             next.fail_write_match = v;
         }
+        if let Some(v) = patch.next_link_host {
+            next.next_link_host = v;
+        }
         next.validate()?;
         *self = next;
         Ok(())
@@ -174,6 +186,11 @@ impl FaultSettings {
         }
         if self.fail_write_at == Some(0) {
             return Err("fail_write_at counts from 1".into());
+        }
+        if let Some(host) = &self.next_link_host
+            && (host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        {
+            return Err(format!("next_link_host must be a host, optionally with a port, got {host:?}"));
         }
         Ok(())
     }

@@ -185,11 +185,17 @@ impl Drop for RunningEmulator {
     }
 }
 
-/// The response was deliberately lost; hyper then closes the connection (HTTP/1.1) or resets
+/// Why a connection is closed without a response: hyper then closes it (HTTP/1.1) or resets
 /// the stream (HTTP/2) without sending anything.
 #[derive(Debug, thiserror::Error)]
-#[error("response deliberately dropped by the emulator")]
-struct LostResponse;
+enum NoResponse {
+    /// The response was deliberately lost (fault injection).
+    #[error("response deliberately dropped by the emulator")]
+    Lost,
+    /// The handler task panicked (an emulator bug).
+    #[error("the request handler failed: {0}")]
+    HandlerFailed(#[from] tokio::task::JoinError),
+}
 
 /// Binds, generates TLS material, writes the CA file and serves until stopped.
 pub async fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartError> {
@@ -230,13 +236,19 @@ pub async fn start(options: EmulatorOptions) -> Result<RunningEmulator, StartErr
                 let service =
                     hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                         let router = router.clone();
-                        async move {
-                            let response = router
+                        // Graph completes a request whose client hung up (a cancelled create
+                        // still creates): the handler runs in its own task, which hyper
+                        // cannot cancel by dropping this future when the connection goes away.
+                        let handled = tokio::spawn(async move {
+                            router
                                 .oneshot(req.map(Body::new))
                                 .await
-                                .unwrap_or_else(|e: Infallible| match e {});
+                                .unwrap_or_else(|e: Infallible| match e {})
+                        });
+                        async move {
+                            let response = handled.await?;
                             if response.extensions().get::<DropConnection>().is_some() {
-                                return Err(LostResponse);
+                                return Err(NoResponse::Lost);
                             }
                             Ok(response)
                         }

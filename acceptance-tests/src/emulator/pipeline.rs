@@ -123,6 +123,10 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
                         // request still loses its envelope.
                         let top_level = req.extensions().get::<BatchContext>().is_none();
                         let mut response = next.run(req).await;
+                        let foreign_host = state.faults().settings.next_link_host.clone();
+                        if let Some(host) = foreign_host {
+                            response = next_link_to(response, &host).await;
+                        }
                         if response.extensions().get::<DropConnection>().is_some()
                             || write_fault == Some(WriteFaultMode::LostResponse)
                             || (top_level && state.faults().lose_response())
@@ -139,6 +143,37 @@ pub async fn graph_pipeline(State(state): State<AppState>, req: Request, next: N
     let response = finish(response, &request_id, client_request_id.as_deref());
     state.log().finish(index, response.status().as_u16(), dropped);
     response
+}
+
+/// Moves a collection page's `@odata.nextLink` to `host` (the `next_link_host` fault); any
+/// other response is passed on unchanged.
+async fn next_link_to(response: Response, host: &str) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return GraphError::service_unavailable().into_response();
+    };
+    let mut value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    let moved = value["@odata.nextLink"].as_str().and_then(|link| url::Url::parse(link).ok()).map(|url| {
+        let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        format!("https://{host}{}{query}", url.path())
+    });
+    let Some(link) = moved else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    value["@odata.nextLink"] = serde_json::Value::String(link);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(value.to_string()))
 }
 
 /// Checks the body against the Graph metadata (see [`super::conformance`]); a violation is

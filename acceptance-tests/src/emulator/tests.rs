@@ -339,6 +339,33 @@ async fn members_page_with_top_and_next_links() {
 }
 
 #[tokio::test]
+async fn next_link_host_moves_next_links_to_another_host_also_inside_batch() {
+    let h = Harness::new(|_| {}).await;
+    let set =
+        h.control(Method::POST, "/_emulator/faults", Some(json!({"next_link_host": "evil.example"}))).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let page = h.call(Method::GET, "/v1.0/users?$top=1&$select=id", None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let next = page.body["@odata.nextLink"].as_str().unwrap_or_default();
+    assert!(next.starts_with("https://evil.example/v1.0/users?"), "{next}");
+    assert!(next.contains("skiptoken"), "the rest of the link is kept: {next}");
+    let batch = json!({"requests": [{"id": "1", "method": "GET", "url": "/users?$top=1"}]});
+    let r = h.call(Method::POST, "/v1.0/$batch", Some(batch)).await;
+    let inner = r.body["responses"][0]["body"]["@odata.nextLink"].as_str().unwrap_or_default();
+    assert!(inner.starts_with("https://evil.example/v1.0/users?"), "{}", r.body);
+    let last = h.call(Method::GET, "/v1.0/users?$top=999", None).await;
+    assert!(last.body.get("@odata.nextLink").is_none(), "a last page gets no link");
+
+    let bad =
+        h.control(Method::POST, "/_emulator/faults", Some(json!({"next_link_host": "evil.example/x"}))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    let off = h.control(Method::POST, "/_emulator/faults", Some(json!({"next_link_host": null}))).await;
+    assert_eq!(off.status, StatusCode::OK);
+    let page = h.call(Method::GET, "/v1.0/users?$top=1", None).await;
+    assert!(page.body["@odata.nextLink"].as_str().unwrap_or_default().starts_with(BASE), "{}", page.body);
+}
+
+#[tokio::test]
 async fn batch_runs_dependencies_and_fails_dependents_with_424() {
     let h = Harness::new(|c| c.faults.seed = 7).await;
     let body = json!({"requests": [

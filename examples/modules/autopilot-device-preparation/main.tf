@@ -36,6 +36,7 @@ resource "autopilot_device_join_settings" "this" {
   count           = var.join_scope == null ? 0 : 1
   allowed_to_join = var.join_scope
   allowed_groups  = var.join_scope == "selected" ? [autopilot_group.users.id] : null
+  on_destroy      = var.join_settings_on_destroy
 }
 
 # 4. Apps and scripts must be assigned to the device group, in device (system) context.

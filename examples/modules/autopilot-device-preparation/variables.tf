@@ -19,6 +19,16 @@ variable "join_scope" {
   }
 }
 
+variable "join_settings_on_destroy" {
+  type        = string
+  description = "What destroying the module does to the tenant's join settings: \"keep\" leaves them as they are, \"restore\" writes back the values from before the module changed them."
+  default     = "keep"
+  validation {
+    condition     = contains(["keep", "restore"], var.join_settings_on_destroy)
+    error_message = "join_settings_on_destroy must be \"keep\" or \"restore\"."
+  }
+}
+
 variable "user_principal_names" {
   type        = set(string)
   description = "User principal names of the people who provision devices (members of the user group)."

@@ -20,6 +20,11 @@ use super::ratelimit::{Limiter, RateLimit, is_intune_write};
 use super::retry::{RetryPolicy, is_retryable_status, max_attempts_for, retry_after};
 use super::transport::{build_http_client, describe};
 
+/// How long a write already on its way to Graph may still take to answer after the call was
+/// cancelled (Terraform's stop): long enough for a slow create, short enough that the user
+/// is not kept waiting on a connection that will never answer.
+const CANCELLED_WRITE_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Graph API version of a call. One `$batch` targets one version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Api {
@@ -280,11 +285,9 @@ impl GraphClient {
         Err(Error::new(
             ErrorKind::UntrustedUrl,
             format!(
-                "Graph pointed to {}://{} but only {}://{} is trusted with the access token",
-                url.scheme(),
-                url.host_str().unwrap_or(""),
-                e.scheme(),
-                e.host_str().unwrap_or("")
+                "Graph pointed to {} but only {} is trusted with the access token",
+                url.origin().ascii_serialization(),
+                e.origin().ascii_serialization()
             ),
         ))
     }
@@ -343,14 +346,31 @@ impl GraphClient {
                 tracing::trace!(body = %redact_body(b), "Graph request body");
             }
 
+            // A stop that came while waiting for a token or the pacing slot: send nothing.
+            cx.check()?;
             let started = Instant::now();
-            let outcome = match cx.run(async { read_full(builder.send().await).await }).await {
+            let exchange = async { read_full(builder.send().await).await };
+            let outcome = if idempotent {
+                cx.run(exchange).await
+            } else {
+                // Graph completes a write whose client went away: wait for its answer (and the
+                // id of what it created) after a cancellation rather than orphan the object.
+                cx.run_write(exchange, CANCELLED_WRITE_GRACE).await
+            };
+            let outcome = match outcome {
                 Ok(o) => o,
-                // A POST cut off by the deadline may still complete on the server.
-                Err(e) if e.kind == ErrorKind::Timeout && !idempotent => {
+                // A POST cut off by the deadline, or whose answer did not come within the grace
+                // after a cancellation, may still complete on the server.
+                Err(e) if !idempotent && e.kind == ErrorKind::Timeout => {
                     return Err(Error::new(
                         ErrorKind::Ambiguous,
                         "the deadline passed while waiting for the answer",
+                    ));
+                }
+                Err(e) if !idempotent && e.kind == ErrorKind::Cancelled => {
+                    return Err(Error::new(
+                        ErrorKind::Ambiguous,
+                        "cancelled, and the answer did not come within the grace period",
                     ));
                 }
                 Err(e) => return Err(e),

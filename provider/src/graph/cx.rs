@@ -77,6 +77,41 @@ impl CallCx {
     }
 }
 
+impl CallCx {
+    /// Runs `fut`, a write that is being handed to Graph, to its answer even if the call is
+    /// cancelled meanwhile: Graph completes a write whose client hung up, and only the answer
+    /// tells the caller what it made (a new object's id), so abandoning it would orphan the
+    /// object. Cancellation bounds the remaining wait to `grace`; the deadline still applies.
+    /// Errors: `Timeout` at the deadline, `Cancelled` when the grace ran out.
+    pub async fn run_write<F: Future>(&self, fut: F, grace: Duration) -> Result<F::Output> {
+        let deadline = async {
+            match self.deadline {
+                Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::pin!(fut, deadline);
+        tokio::select! {
+            biased;
+            () = &mut deadline => return Err(Error::new(ErrorKind::Timeout, "deadline reached")),
+            out = &mut fut => return Ok(out),
+            () = self.cancel.cancelled() => {}
+        }
+        tracing::debug!(
+            grace_ms = grace.as_millis(),
+            "cancelled while a write was in flight: waiting for its answer"
+        );
+        tokio::select! {
+            biased;
+            () = &mut deadline => Err(Error::new(ErrorKind::Timeout, "deadline reached")),
+            out = &mut fut => Ok(out),
+            () = tokio::time::sleep(grace) => {
+                Err(Error::new(ErrorKind::Cancelled, "cancelled; the answer to a write did not come in time"))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +122,33 @@ mod tests {
         cx.cancel.cancel();
         let err = cx.sleep(Duration::from_secs(3600)).await.err();
         assert_eq!(err.map(|e| e.kind), Some(ErrorKind::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn a_write_in_flight_outlives_cancellation_for_the_grace_only() {
+        let cx = CallCx::background();
+        let answered = {
+            let cx = cx.clone();
+            async move {
+                cx.cancel.cancel();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                "answer"
+            }
+        };
+        let got = cx.run_write(answered, Duration::from_secs(30)).await;
+        assert_eq!(got.ok(), Some("answer"), "the answer that came within the grace is returned");
+
+        let cx = CallCx::background();
+        cx.cancel.cancel();
+        let started = Instant::now();
+        let never = cx.run_write(std::future::pending::<()>(), Duration::from_millis(100)).await;
+        assert_eq!(never.err().map(|e| e.kind), Some(ErrorKind::Cancelled));
+        assert!(started.elapsed() < Duration::from_secs(10), "bounded by the grace");
+
+        let cx = CallCx::new(CancellationToken::new(), Some(Instant::now() + Duration::from_millis(50)));
+        cx.cancel.cancel();
+        let late = cx.run_write(std::future::pending::<()>(), Duration::from_secs(3600)).await;
+        assert_eq!(late.err().map(|e| e.kind), Some(ErrorKind::Timeout), "the deadline still applies");
     }
 
     #[tokio::test]

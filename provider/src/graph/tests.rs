@@ -201,6 +201,9 @@ async fn next_link_to_another_host_is_refused() {
     assert!(
         c.ensure_trusted(&url::Url::parse(&server.uri().replace("http://", "https://")).unwrap()).is_err()
     );
+    // Same host, other port: another origin, refused, and the message says which.
+    let err = c.ensure_trusted(&url::Url::parse("http://127.0.0.1:1/v1.0/groups").unwrap()).unwrap_err();
+    assert!(err.to_string().contains("http://127.0.0.1:1 but only "), "{err}");
 }
 
 #[tokio::test]
@@ -422,6 +425,52 @@ async fn cancellation_stops_a_retry_loop_promptly() {
     let err = res.expect("the call must end on cancellation, not after Retry-After").unwrap_err();
     assert_eq!(err.kind, ErrorKind::Cancelled);
     assert_eq!(requests(&server).await.len(), 1);
+}
+
+/// Terraform's stop while a create is on its way: Graph completes it anyway, so the client
+/// waits for the answer (the new id) instead of orphaning the object; a read is abandoned.
+#[tokio::test]
+async fn cancellation_waits_for_the_answer_of_a_write_in_flight_but_not_of_a_read() {
+    let server = Arc::new(MockServer::start().await);
+    Mock::given(method("POST"))
+        .and(path("/v1.0/groups"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_delay(Duration::from_millis(600))
+                .set_body_json(json!({"id": "g-1"})),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let cancel_on_arrival = |cx: CallCx| {
+        let server = server.clone();
+        tokio::spawn(async move {
+            while requests(&server).await.is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            cx.cancel.cancel();
+        })
+    };
+    let cx = CallCx::background();
+    let canceller = cancel_on_arrival(cx.clone());
+    let created = c.post_json::<_, Value>(&cx, Api::V1, "/groups", &json!({"displayName": "g"})).await;
+    canceller.await.unwrap();
+    assert!(cx.cancel.is_cancelled());
+    assert_eq!(created.unwrap()["id"], "g-1", "the answer that came after the cancellation is returned");
+    assert_eq!(requests(&server).await.len(), 1, "sent once");
+
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)).set_body_json(json!({})),
+        )
+        .mount(&server)
+        .await;
+    let cx = CallCx::background();
+    let canceller = cancel_on_arrival(cx.clone());
+    let read = tokio::time::timeout(Duration::from_secs(20), c.get(&cx, Api::V1, "/groups")).await;
+    canceller.await.unwrap();
+    assert_eq!(read.expect("a read ends at the cancellation").unwrap_err().kind, ErrorKind::Cancelled);
 }
 
 #[tokio::test]
