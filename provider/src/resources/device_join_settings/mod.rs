@@ -314,6 +314,19 @@ fn new_ids(config: &Value, prior: &Value, name: &str) -> Vec<String> {
     strings(config.attr(name)).into_iter().filter(|id| !before.contains(id)).collect()
 }
 
+/// Microsoft's steps: the groups allowed to join must hold users; a group owned by the Intune
+/// Provisioning Client is a device preparation *device* group.
+fn warn_device_group(resp: &mut ModifyPlanResponse, attr: &str, id: &str) {
+    resp.diagnostics.attribute_warning(
+        AttributePath::new(attr).set_element(Value::from(id)),
+        "Group of devices allowed to join",
+        format!(
+            "Group {id} is owned by the Intune Provisioning Client, so it is a device preparation device group. \
+             Users allowed to join devices must be in a group of users (Microsoft's device preparation steps)."
+        ),
+    );
+}
+
 #[async_trait]
 impl Resource<ProviderData> for DeviceJoinSettings {
     fn type_name(&self) -> &'static str {
@@ -413,6 +426,26 @@ impl Resource<ProviderData> for DeviceJoinSettings {
                 checks.push((attr, kind, ids));
             }
         }
+        // Groups this apply created moments ago are known without a lookup (a replica may not
+        // show them yet): a group, and a device group if the provisioning client owns it.
+        for (attr, kind, ids) in &mut checks {
+            ids.retain(|id| {
+                let Some(created) = crate::resources::groups::created::recall(&data.graph, id) else {
+                    return true;
+                };
+                if *kind != "group" {
+                    resp.diagnostics.attribute_error(
+                        AttributePath::new(*attr).set_element(Value::from(id.as_str())),
+                        format!("Not a {kind}"),
+                        format!("{attr} contains {id}, which is a group, not a {kind}."),
+                    );
+                } else if created.owned_by_provisioning_client && *attr == "allowed_groups" {
+                    warn_device_group(resp, attr, id);
+                }
+                false
+            });
+        }
+        checks.retain(|(_, _, ids)| !ids.is_empty());
         if checks.is_empty() {
             return;
         }
@@ -453,14 +486,7 @@ impl Resource<ProviderData> for DeviceJoinSettings {
                     })
                 });
             if is_device_group && *attr == "allowed_groups" {
-                resp.diagnostics.attribute_warning(
-                    AttributePath::new(*attr).set_element(Value::from(id.as_str())),
-                    "Group of devices allowed to join",
-                    format!(
-                        "Group {id} is owned by the Intune Provisioning Client, so it is a device preparation device group. \
-                         Users allowed to join devices must be in a group of users (Microsoft's device preparation steps)."
-                    ),
-                );
+                warn_device_group(resp, attr, id);
             }
         }
         for (attr, kind, ids) in checks {

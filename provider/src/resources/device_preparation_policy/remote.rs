@@ -291,6 +291,10 @@ pub async fn bind(ctx: &Ctx, data: &ProviderData, id: &str, group: Option<&str>)
     };
     let action = format!("Binding device group {group} to the device preparation policy");
     let body = membership::set_target_body(group);
+    // A device group this apply created with the provisioning client as owner: until the owner
+    // binding reaches Intune, it reports the owner missing; that is lag too.
+    let owner_may_lag = crate::resources::groups::created::recall(&data.graph, group)
+        .is_some_and(|g| g.owned_by_provisioning_client);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -312,7 +316,10 @@ pub async fn bind(ctx: &Ctx, data: &ProviderData, id: &str, group: Option<&str>)
         match result.into_group_id() {
             Ok(_) => return Ok(()),
             Err(MembershipError::Rejected { error, .. })
-                if error.is_retryable() && attempt < BIND_ATTEMPTS && !cx.would_exceed(BIND_RETRY_DELAY) =>
+                if (error.is_retryable()
+                    || (owner_may_lag && error == TargetValidationError::FirstPartyAppNotAnOwner))
+                    && attempt < BIND_ATTEMPTS
+                    && !cx.would_exceed(BIND_RETRY_DELAY) =>
             {
                 tracing::debug!(attempt, "device group not yet known to Intune; retrying the binding");
                 if cx.sleep(BIND_RETRY_DELAY).await.is_err() {

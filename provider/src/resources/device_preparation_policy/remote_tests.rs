@@ -216,3 +216,41 @@ async fn read_follows_settings_pages_and_reports_missing_policies() {
     assert_eq!(remote.device_group_id.as_deref(), Some("g1"));
     assert!(remote.assigned_group_ids.is_empty() && remote.warnings.is_empty());
 }
+
+#[tokio::test]
+async fn a_missing_owner_of_a_group_this_apply_created_is_waited_out_not_of_another_group() {
+    let server = MockServer::start().await;
+    let rejected = json!({"value": {
+        "validationSucceeded": false,
+        "enrollmentTimeDeviceMembershipTargetValidationStatuses": [
+            {"targetId": "g-new", "validationSucceeded": false, "targetValidationErrorCode": "firstPartyAppNotAnOwner"}]
+    }});
+    Mock::given(method("POST"))
+        .and(path(format!("{POLICIES}/p1/setEnrollmentTimeDeviceMembershipTarget")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(rejected))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{POLICIES}/p1/setEnrollmentTimeDeviceMembershipTarget")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": {
+            "validationSucceeded": true,
+            "enrollmentTimeDeviceMembershipTargetValidationStatuses": [
+                {"targetId": "g-new", "validationSucceeded": true}]
+        }})))
+        .mount(&server)
+        .await;
+    let d = data(&server);
+    // Another group: the owner is really missing, said at once (first rejection).
+    let err = remote::bind(&ctx(), &d, "p1", Some("g-old")).await.unwrap_err();
+    assert!(err.detail.contains("not an owner"), "{}", err.detail);
+    // The group this client created with the provisioning client bound: lag (second rejection,
+    // then accepted).
+    crate::resources::groups::created::remember(
+        &d.graph,
+        "g-new",
+        crate::resources::groups::created::CreatedGroup { owned_by_provisioning_client: true },
+    );
+    remote::bind(&ctx(), &d, "p1", Some("g-new")).await.expect("bound once the owner reached Intune");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}

@@ -263,7 +263,17 @@ fn element(attr: &str, id: &str) -> AttributePath {
 async fn check_device_group(ctx: &Ctx, data: &ProviderData, group: &str, diags: &mut Diagnostics) {
     let cx = call_cx(ctx);
     let path = AttributePath::new("device_group_id");
-    match remote::group_facts(&cx, data, group).await {
+    // Created by this apply moments ago (typically the planned value was unknown until then):
+    // its facts are what the create made; a replica may not show the group yet.
+    let facts = match crate::resources::groups::created::recall(&data.graph, group) {
+        Some(created) => Lookup::Found(remote::GroupFacts {
+            security_enabled: true,
+            dynamic: false,
+            owned_by_provisioning_client: created.owned_by_provisioning_client,
+        }),
+        None => remote::group_facts(&cx, data, group).await,
+    };
+    match facts {
         Lookup::Missing => diags.push(
             Diagnostic::error(
                 "No such group",

@@ -24,6 +24,7 @@ use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 
 use super::api::{GroupsApi, GroupsError};
+use super::created::{self, CreatedGroup};
 use super::identity::{check_device_group, is_provisioning_client};
 use super::nickname;
 use super::object_id::ObjectId;
@@ -111,6 +112,28 @@ fn spell_like(actual: &BTreeSet<ObjectId>, prior: Option<&[String]>) -> Vec<Stri
         .iter()
         .map(|id| by_canonical.get(id.as_str()).map_or_else(|| id.to_string(), |s| (*s).clone()))
         .collect()
+}
+
+/// Private-state key: when this resource created its group (Unix seconds).
+const CREATED_AT: &str = "created_at";
+/// For this long after the create, a refresh that gets 404 waits for the group to replicate
+/// ([`GroupsApi::read_new_group`]) before reporting it deleted.
+const RECENT_CREATE_SECS: u64 = 300;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// `private` with the create time set to now.
+fn stamp_created(private: &[u8]) -> Vec<u8> {
+    crate::framework::private::set(private, CREATED_AT, serde_json::Value::from(unix_now()))
+}
+
+/// Whether the private state records a create within [`RECENT_CREATE_SECS`].
+fn recently_created(private: &[u8]) -> bool {
+    crate::framework::private::get(private, CREATED_AT)
+        .and_then(|v| v.as_u64())
+        .is_some_and(|t| unix_now().saturating_sub(t) < RECENT_CREATE_SECS)
 }
 
 /// Least-privileged application permissions, named in 403 diagnostics.
@@ -464,8 +487,8 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         );
         let member_list: Vec<ObjectId> = members.iter().flatten().cloned().collect();
 
-        let group = match api.create_group(&new, &owners, &member_list).await {
-            Ok(group) => group,
+        let (group, complete) = match api.create_group(&new, &owners, &member_list).await {
+            Ok(created) => (created.group, created.complete),
             Err((created, e)) => {
                 result.diagnostics.push(error_diag("Creating the group", WRITE, &e));
                 if let Some(id) = created {
@@ -478,10 +501,12 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                         model.members.clone(),
                         provisioning_client.as_ref(),
                     ));
+                    result.private = stamp_created(&[]);
                 }
                 return result;
             }
         };
+        result.private = stamp_created(&[]);
         let mut state = self.state(
             &group,
             &model,
@@ -496,7 +521,18 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             result.state = Some(state);
             return result;
         };
-        // Read-your-writes: wait until owners and members show what was bound.
+        if complete {
+            // Resources planned next in this apply check the group; they trust what was just
+            // created instead of a replica that may not show it yet.
+            created::remember(
+                data.graph(),
+                id.as_str(),
+                CreatedGroup { owned_by_provisioning_client: provisioning_client.is_some() },
+            );
+        }
+        // No read-your-write confirmation of what the create request bound (it is part of the
+        // new object): the next refresh waits out a 404 (`stamp_created`), and the dependents'
+        // writes retry Intune's "group not found". Reads remain where the create cannot tell:
         let owner_set: Option<BTreeSet<ObjectId>> =
             (model.owners.is_some()).then(|| owners.iter().cloned().collect());
         let waits = async {
@@ -511,10 +547,9 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                         )?;
                     self.converge(&api, &id, &plan, wanted.as_ref(), None).await?;
                 }
-            } else if let Some(sp) = &provisioning_client {
-                api.wait_for_membership(&id, Relation::Owners, sp, true).await?;
             }
-            if let Some(set) = &members {
+            if !complete && let Some(set) = &members {
+                // Members beyond the create request's 20 binds went in separate writes.
                 api.wait_for_set(&id, Relation::Members, set).await?;
             }
             Ok::<(), GroupsError>(())
@@ -550,10 +585,23 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         let model = Model::from_value(req.current);
         // The group and its relations at once (one `$batch` when coalescing); the relations
         // are discarded if the group is gone.
-        let (group, relations) =
+        let (group, mut relations) =
             futures::join!(api.read_group(&id), self.read_relations(&api, &id, &model, imported));
         let group = match group {
             Ok(Some(group)) => group,
+            // Created moments ago: more likely not replicated yet than deleted.
+            Ok(None) if recently_created(req.private) => match api.read_new_group(&id).await {
+                Ok(Some(group)) => {
+                    relations = self.read_relations(&api, &id, &model, imported).await;
+                    group
+                }
+                Ok(None) => return result,
+                Err(e) => {
+                    result.diagnostics.push(graph_diag("Reading the group", READ, &e));
+                    result.state = Some(req.current.clone());
+                    return result;
+                }
+            },
             Ok(None) => return result,
             Err(e) => {
                 result.diagnostics.push(graph_diag("Reading the group", READ, &e));
