@@ -16,8 +16,10 @@ pub mod device_join_settings;
 pub mod device_preparation_policy;
 pub mod directory;
 pub mod errors;
+pub mod fresh;
 pub mod functions;
 pub mod groups;
+pub mod observed;
 pub mod powershell_script;
 pub mod provider_config;
 

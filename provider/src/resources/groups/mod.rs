@@ -22,7 +22,7 @@ pub mod plan_members;
 pub mod resource;
 pub mod schema;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 pub mod wire;
 
 pub use object_id::{InvalidObjectId, ObjectId};

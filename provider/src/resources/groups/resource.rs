@@ -22,6 +22,7 @@ use crate::framework::{Diagnostics, Value};
 use crate::graph::GraphClient;
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
+use crate::resources::fresh::{recently_created, stamp_created};
 
 use super::api::{GroupsApi, GroupsError};
 use super::created::{self, CreatedGroup};
@@ -112,28 +113,6 @@ fn spell_like(actual: &BTreeSet<ObjectId>, prior: Option<&[String]>) -> Vec<Stri
         .iter()
         .map(|id| by_canonical.get(id.as_str()).map_or_else(|| id.to_string(), |s| (*s).clone()))
         .collect()
-}
-
-/// Private-state key: when this resource created its group (Unix seconds).
-const CREATED_AT: &str = "created_at";
-/// For this long after the create, a refresh that gets 404 waits for the group to replicate
-/// ([`GroupsApi::read_new_group`]) before reporting it deleted.
-const RECENT_CREATE_SECS: u64 = 300;
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// `private` with the create time set to now.
-fn stamp_created(private: &[u8]) -> Vec<u8> {
-    crate::framework::private::set(private, CREATED_AT, serde_json::Value::from(unix_now()))
-}
-
-/// Whether the private state records a create within [`RECENT_CREATE_SECS`].
-fn recently_created(private: &[u8]) -> bool {
-    crate::framework::private::get(private, CREATED_AT)
-        .and_then(|v| v.as_u64())
-        .is_some_and(|t| unix_now().saturating_sub(t) < RECENT_CREATE_SECS)
 }
 
 /// Least-privileged application permissions, named in 403 diagnostics.
