@@ -575,3 +575,52 @@ impl Resource<ProviderData> for DeviceJoinSettings {
         ImportResult { state: Some(state), ..Default::default() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wiremock::MockServer;
+
+    use super::*;
+    use crate::framework::resource::{ModifyPlanRequest, ModifyPlanResponse};
+    use crate::framework::value::ObjectBuilder;
+    use crate::resources::assignments::testkit::{ctx, provider_data};
+    use crate::resources::groups::created::{CreatedGroup, remember};
+
+    async fn plan_with_groups(data: &ProviderData, groups: &[&str]) -> ModifyPlanResponse {
+        let config = ObjectBuilder::for_schema(&DeviceJoinSettings.schema())
+            .set("allowed_to_join", "selected")
+            .set("allowed_groups", Value::string_set(groups.iter().copied()))
+            .build();
+        let mut resp = ModifyPlanResponse {
+            planned: config.clone(),
+            planned_private: Vec::new(),
+            requires_replace: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        };
+        let req = ModifyPlanRequest { config: &config, prior: &Value::Null, prior_private: &[] };
+        DeviceJoinSettings.modify_plan(&ctx(), Some(data), req, &mut resp).await;
+        resp
+    }
+
+    #[tokio::test]
+    async fn groups_this_apply_created_are_checked_without_a_lookup() {
+        // No mocks: any request gets a 404 and the check would report the group missing.
+        let server = MockServer::start().await;
+        let data = provider_data(&server.uri());
+        let users = "5a000000-0000-4000-8000-000000000001";
+        let devices = "5a000000-0000-4000-8000-000000000002";
+        remember(&data.graph, users, CreatedGroup { owned_by_provisioning_client: false });
+        remember(&data.graph, devices, CreatedGroup { owned_by_provisioning_client: true });
+        let resp = plan_with_groups(&data, &[users, devices]).await;
+        assert!(!resp.diagnostics.has_error(), "{:?}", resp.diagnostics);
+        let warnings: Vec<&str> = resp.diagnostics.iter().map(|d| d.summary.as_str()).collect();
+        assert_eq!(warnings, ["Group of devices allowed to join"], "the device group is still pointed out");
+        assert!(server.received_requests().await.unwrap().is_empty(), "no lookup");
+
+        // A group this client did not create is looked up (and here not found).
+        let other = "5a000000-0000-4000-8000-000000000003";
+        let resp = plan_with_groups(&data, &[other]).await;
+        assert!(!server.received_requests().await.unwrap().is_empty());
+        assert!(resp.diagnostics.iter().any(|d| d.is_error() || d.summary.starts_with("Could not check")));
+    }
+}
