@@ -517,7 +517,11 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         let waits = async {
             if let Some(set) = &owner_set {
                 // Graph may add a signed-in caller as owner too; owners are authoritative, so
-                // such an extra owner is removed (after the bound ones are visible).
+                // such an extra owner is removed (after the bound ones are visible). The owner
+                // list answers 404 until the group has replicated: wait for the group first.
+                if complete {
+                    api.wait_for_group(&id).await?;
+                }
                 let actual = api.wait_for_all_of(&id, Relation::Owners, set).await?;
                 if actual.len() > set.len() {
                     let (plan, wanted, _) =

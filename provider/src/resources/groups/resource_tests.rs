@@ -479,6 +479,16 @@ async fn an_owner_graph_added_on_its_own_is_removed_after_create() {
     let caller = "f0206b06-7c5d-461c-ae24-08f68b7ef463";
     let server = MockServer::start().await;
     mount_json(&server, "POST", "/v1.0/groups", 201, group_json()).await;
+    // Not replicated yet at first: the owner read waits for the group rather than failing.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/groups/{GROUP}")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"code": "Request_ResourceNotFound", "message": "x"}})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 200, group_json()).await;
     let caller_owner = json!({"@odata.type": "#microsoft.graph.user", "id": caller});
     // Two confirming reads and the planning read see the extra owner; later reads do not.
@@ -538,4 +548,10 @@ async fn an_owner_graph_added_on_its_own_is_removed_after_create() {
     let body: Json = serde_json::from_slice(&batch.body).unwrap();
     assert_eq!(body["requests"][0]["method"], "DELETE");
     assert_eq!(body["requests"][0]["url"], json!(format!("/groups/{GROUP}/owners/{caller}/$ref")));
+    // The owners were read only once the group itself was visible (the owner list of a group
+    // that has not replicated yet answers 404).
+    let gets: Vec<String> =
+        received.iter().filter(|r| r.method.as_str() == "GET").map(|r| r.url.path().to_owned()).collect();
+    let group_path = format!("/v1.0/groups/{GROUP}");
+    assert_eq!(gets[..2], [group_path.clone(), group_path], "{gets:?}");
 }
