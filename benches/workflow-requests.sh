@@ -64,6 +64,6 @@ if sys.argv[5] == "1":
 ' "$before" "$phase" "$t0" "$t1" "$detail" "$minimum"
 }
 # The documented minimum round trips per phase (docs/performance.md derives them).
-count apply 19 terraform apply -auto-approve -input=false -no-color
+count apply 18 terraform apply -auto-approve -input=false -no-color
 count plan 6 terraform plan -input=false -no-color
 count destroy 15 terraform destroy -auto-approve -input=false -no-color

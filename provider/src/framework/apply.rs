@@ -25,7 +25,7 @@ pub async fn apply_resource_change<D: Send + Sync + 'static>(
 ) -> StateResult {
     let schema = resource.schema();
     if req.prior.is_null() {
-        let ctx = timeouts::ctx_for(ctx, &schema, req.planned, "create");
+        let ctx = timeouts::ctx_for(ctx, &schema, req.planned, "create").applying();
         let result = resource
             .create(
                 &ctx,
@@ -39,13 +39,13 @@ pub async fn apply_resource_change<D: Send + Sync + 'static>(
             .await;
         finish(resource.type_name(), &schema, req.planned, result)
     } else if req.planned.is_null() {
-        let ctx = timeouts::ctx_for(ctx, &schema, req.prior, "delete");
+        let ctx = timeouts::ctx_for(ctx, &schema, req.prior, "delete").applying();
         let diagnostics = resource
             .delete(&ctx, data, DeleteRequest { prior: req.prior, private: req.planned_private })
             .await;
         StateResult { state: None, private: Vec::new(), diagnostics }
     } else {
-        let ctx = timeouts::ctx_for(ctx, &schema, req.planned, "update");
+        let ctx = timeouts::ctx_for(ctx, &schema, req.planned, "update").applying();
         let result = resource
             .update(
                 &ctx,

@@ -22,16 +22,26 @@ use super::value::{Type, Value};
 pub struct Ctx {
     pub cancel: CancellationToken,
     pub deadline: Option<Instant>,
+    /// The call applies a change (create, update or delete): its reads wait on writes, one
+    /// after the other, rather than run beside other resources' refreshes.
+    pub applying: bool,
 }
 
 impl Ctx {
     pub fn new(cancel: CancellationToken, deadline: Option<Instant>) -> Self {
-        Self { cancel, deadline }
+        Self { cancel, deadline, applying: false }
     }
 
     /// A context that is never cancelled and has no deadline (tests).
     pub fn background() -> Self {
-        Self { cancel: CancellationToken::new(), deadline: None }
+        Self { cancel: CancellationToken::new(), deadline: None, applying: false }
+    }
+
+    /// The same context, marked as applying a change.
+    #[must_use]
+    pub fn applying(mut self) -> Self {
+        self.applying = true;
+        self
     }
 }
 

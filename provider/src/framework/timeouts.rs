@@ -66,7 +66,7 @@ pub fn ctx_for(ctx: &Ctx, schema: &Schema, value: &Value, operation: &str) -> Ct
     }
     let d = deadline(value, operation, default_for(operation));
     let deadline = Some(ctx.deadline.map_or(d, |existing| existing.min(d)));
-    Ctx { cancel: ctx.cancel.clone(), deadline }
+    Ctx { cancel: ctx.cancel.clone(), deadline, applying: ctx.applying }
 }
 
 /// Parse a Go-style duration: one or more `<number><unit>` with units `h`, `m`, `s`,

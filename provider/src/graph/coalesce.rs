@@ -33,6 +33,11 @@ pub const QUIET: Duration = Duration::from_millis(20);
 /// ... and at the latest this long after its first read, so a steady trickle cannot hold reads
 /// back for long; about one Graph round trip.
 pub const MAX_WAIT: Duration = Duration::from_millis(100);
+/// The quiet window once a read of a write path ([`CallCx::on_write_path`]) is queued: long
+/// enough for the reads one task issues together (a `join!`) to share the envelope, short
+/// against a round trip. Such reads wait on a create or update, one after the other, so each
+/// full [`QUIET`] would lengthen the apply's critical path.
+pub const WRITE_PATH_QUIET: Duration = Duration::from_millis(2);
 
 type Reply = oneshot::Sender<Result<serde_json::Value>>;
 
@@ -96,15 +101,21 @@ struct Queue {
     deadline: Option<Option<Instant>>,
     first: Instant,
     last: Instant,
+    /// [`QUIET`], or [`WRITE_PATH_QUIET`] once a write path's read joined.
+    quiet: Duration,
 }
 
 impl Queue {
     fn new(generation: u64) -> Self {
         let now = Instant::now();
-        Self { generation, items: Vec::new(), deadline: None, first: now, last: now }
+        Self { generation, items: Vec::new(), deadline: None, first: now, last: now, quiet: QUIET }
     }
 
-    fn push(&mut self, read: Read, reply: Reply, deadline: Option<Instant>) {
+    /// Adds a waiter; true when that makes the queue due sooner than before (a write path's
+    /// read joining a queue that was waiting out the full window).
+    fn push(&mut self, read: Read, reply: Reply, deadline: Option<Instant>, quiet: Duration) -> bool {
+        let due_before = self.due();
+        self.quiet = self.quiet.min(quiet);
         match self.items.iter_mut().find(|(r, _)| *r == read) {
             Some((_, waiters)) => waiters.push(reply),
             None => self.items.push((read, vec![reply])),
@@ -115,11 +126,12 @@ impl Queue {
             (Some(Some(a)), Some(b)) => Some(a.max(b)),
             _ => None,
         });
+        self.due() < due_before
     }
 
     /// When this queue is due to be sent.
     fn due(&self) -> Instant {
-        (self.last + QUIET).min(self.first + MAX_WAIT)
+        (self.last + self.quiet).min(self.first + MAX_WAIT)
     }
 }
 
@@ -180,20 +192,31 @@ impl GraphClient {
             return self.send(cx, read.graph_request(api)).await?.json();
         }
         let (tx, rx) = oneshot::channel();
-        let flush_now = {
+        let quiet = if cx.write_path { WRITE_PATH_QUIET } else { QUIET };
+        let (flush_now, sooner) = {
             let mut queues = self.inner.coalescer.queues.lock().await;
+            let mut fresh = false;
             let queue = queues.entry(api).or_insert_with(|| {
+                fresh = true;
                 let generation = self.inner.coalescer.generations.fetch_add(1, Ordering::Relaxed);
                 let client = self.clone();
                 tokio::spawn(async move { client.flush_when_due(api, generation).await });
                 Queue::new(generation)
             });
-            queue.push(read, tx, cx.deadline);
-            if queue.items.len() >= MAX_BATCH { queues.remove(&api) } else { None }
+            // A write path's read can bring a waiting queue forward, while its timer sleeps until
+            // the old time (a new queue's timer has not looked yet).
+            let sooner = (queue.push(read, tx, cx.deadline, quiet) && !fresh).then_some(queue.generation);
+            if queue.items.len() >= MAX_BATCH { (queues.remove(&api), None) } else { (None, sooner) }
         };
         if let Some(q) = flush_now {
             let client = self.clone();
             tokio::spawn(async move { client.flush(api, q).await });
+        }
+        if let Some(generation) = sooner {
+            // A second timer for the same queue: whichever wakes first sends it, the other finds
+            // its generation gone.
+            let client = self.clone();
+            tokio::spawn(async move { client.flush_when_due(api, generation).await });
         }
         let value = cx
             .run(rx)
@@ -303,6 +326,20 @@ mod tests {
     }
 
     #[test]
+    fn a_write_path_read_shortens_the_quiet_window_and_says_so() {
+        let mut q = Queue::new(0);
+        let (tx, _rx) = oneshot::channel();
+        assert!(!q.push(Read::get("/a"), tx, None, QUIET), "a plain read only extends the wait");
+        assert_eq!(q.due(), q.last + QUIET);
+        let (tx, _rx) = oneshot::channel();
+        assert!(q.push(Read::get("/b"), tx, None, WRITE_PATH_QUIET), "due sooner: the timer must be told");
+        assert_eq!(q.due(), q.last + WRITE_PATH_QUIET);
+        let (tx, _rx) = oneshot::channel();
+        q.push(Read::get("/c"), tx, None, QUIET);
+        assert_eq!(q.due(), q.last + WRITE_PATH_QUIET, "a later plain read does not hold the write back");
+    }
+
+    #[test]
     fn equal_reads_share_one_slot() {
         let mut q = Queue::new(0);
         for read in [
@@ -312,7 +349,7 @@ mod tests {
             Read::post("/a", Some(serde_json::json!({}))),
         ] {
             let (tx, _rx) = oneshot::channel();
-            q.push(read, tx, None);
+            let _ = q.push(read, tx, None, QUIET);
         }
         let waiters: Vec<usize> = q.items.iter().map(|(_, w)| w.len()).collect();
         assert_eq!(waiters, vec![2, 1, 1]);

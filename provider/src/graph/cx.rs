@@ -14,12 +14,26 @@ pub struct CallCx {
     pub cancel: CancellationToken,
     /// No request is started, and no wait extends, beyond this instant.
     pub deadline: Option<Instant>,
+    /// Reads of this call sit on a write's critical path (inside create/update/delete): the
+    /// read coalescer sends them after a short pause instead of its usual quiet window. See
+    /// [`CallCx::on_write_path`].
+    pub write_path: bool,
 }
 
 impl CallCx {
     /// A context with the given token and deadline.
     pub fn new(cancel: CancellationToken, deadline: Option<Instant>) -> Self {
-        Self { cancel, deadline }
+        Self { cancel, deadline, write_path: false }
+    }
+
+    /// The same context for the reads of a create, update or delete: those run one after the
+    /// other with the writes, on the apply's critical path, where the coalescer's quiet window
+    /// (waiting for reads of other resources to join) costs more than the round trips it saves.
+    /// Reads issued together still share a `$batch`.
+    #[must_use]
+    pub fn on_write_path(mut self) -> Self {
+        self.write_path = true;
+        self
     }
 
     /// Never cancelled, no deadline (tests, one-off tools).
@@ -31,7 +45,7 @@ impl CallCx {
     pub fn with_timeout(&self, timeout: Duration) -> Self {
         let candidate = Instant::now() + timeout;
         let deadline = Some(self.deadline.map_or(candidate, |d| d.min(candidate)));
-        Self { cancel: self.cancel.clone(), deadline }
+        Self { cancel: self.cancel.clone(), deadline, write_path: self.write_path }
     }
 
     /// Time left before the deadline (`None` = unbounded).

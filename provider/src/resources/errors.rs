@@ -20,9 +20,12 @@ pub struct Op<'a> {
     pub delegated_role: Option<&'a str>,
 }
 
-/// The Graph call context for a framework context: same cancellation, same deadline.
+/// The Graph call context for a framework context: same cancellation, same deadline; the
+/// reads of a create, update or delete skip the read coalescer's quiet window
+/// ([`CallCx::on_write_path`]), those of plans, refreshes and data sources keep it.
 pub fn call_cx(ctx: &Ctx) -> CallCx {
-    CallCx::new(ctx.cancel.clone(), ctx.deadline)
+    let cx = CallCx::new(ctx.cancel.clone(), ctx.deadline);
+    if ctx.applying { cx.on_write_path() } else { cx }
 }
 
 /// Convert a Graph error into a diagnostic for `op`.
@@ -57,4 +60,15 @@ pub fn graph_diagnostic(op: Op<'_>, err: &Error) -> Diagnostic {
 /// The same, pointing at an attribute.
 pub fn graph_diagnostic_at(path: AttributePath, op: Op<'_>, err: &Error) -> Diagnostic {
     graph_diagnostic(op, err).at(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_writes_skip_the_coalescing_window() {
+        assert!(!call_cx(&Ctx::background()).write_path, "plans, refreshes and data sources coalesce");
+        assert!(call_cx(&Ctx::background().applying()).write_path, "create, update and delete do not wait");
+    }
 }

@@ -21,7 +21,7 @@ struct Fake {
 impl Fake {
     fn record(&self, op: &str, ctx: &Ctx) {
         if let Ok(mut c) = self.calls.lock() {
-            c.push(format!("{op} deadline={}", ctx.deadline.is_some()));
+            c.push(format!("{op} deadline={} applying={}", ctx.deadline.is_some(), ctx.applying));
         }
     }
 
@@ -142,7 +142,8 @@ async fn apply_table() {
         assert_eq!(result.diagnostics.has_error(), want_error, "case {name}: {:?}", result.diagnostics);
         assert_eq!(
             fake.calls.lock().map(|c| c.clone()).unwrap_or_default(),
-            [format!("{op} deadline=true")],
+            // Writes are marked as applying (their reads skip the coalescing window).
+            [format!("{op} deadline=true applying=true")],
             "case {name}"
         );
     }
@@ -176,7 +177,10 @@ async fn read_keeps_timeouts_and_sets_deadline() {
         read_resource(&fake, &Ctx::background(), &(), ReadRequest { current: &current, private: b"" }).await;
     assert_eq!(result.state, Some(current.clone()));
     assert_eq!(result.private, b"priv".to_vec());
-    assert_eq!(fake.calls.lock().map(|c| c.clone()).unwrap_or_default(), ["read deadline=true"]);
+    assert_eq!(
+        fake.calls.lock().map(|c| c.clone()).unwrap_or_default(),
+        ["read deadline=true applying=false"]
+    );
 
     let gone = Fake { returned: None, calls: Mutex::new(Vec::new()) };
     let result =

@@ -5,9 +5,6 @@
 //! group changes replace the resource (Intune derives the assignment id from both); filter and
 //! settings changes are PATCHed. Writes to one app are serialised by the per-app lock.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex, PoisonError};
-
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
@@ -25,6 +22,7 @@ use crate::graph::client::Api;
 use crate::graph::error::Error;
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
+use crate::resources::observed;
 use crate::resources::powershell_script::resource::{cfg_str, findings_to_diagnostics};
 
 use super::app_model::{
@@ -73,27 +71,22 @@ pub async fn get_app(
     }
 }
 
-/// Apps this process has looked up, by Graph client and lower-case app id. An app's type
-/// never changes, and Terraform plans each assignment on its own: 50 apps x 10 groups were
-/// 500 identical GETs per plan (1,000 per apply, which plans twice), now 50.
-static KNOWN_APPS: LazyLock<Mutex<HashMap<(u64, String), MobileAppInfo>>> = LazyLock::new(Default::default);
-
-/// [`get_app`] for the app's type (plan checks, create): answered from [`KNOWN_APPS`] when
-/// this process has seen the app. A missing app is not remembered (it may be created next).
+/// [`get_app`] for the app's type (plan checks, create): answered from what this process has
+/// seen ([`crate::resources::observed`]: the data source that found the app, or an earlier
+/// lookup). An app's type never changes, and Terraform plans each assignment on its own: 50 apps
+/// x 10 groups were 500 identical GETs per plan (1,000 per apply, which plans twice), now 50 at
+/// most. A missing app is not remembered (it may be created next).
 async fn app_type_info(
     ctx: &Ctx,
     data: &ProviderData,
     app_id: &str,
 ) -> Result<Option<MobileAppInfo>, Diagnostic> {
-    let key = (data.graph.instance_id(), app_id.to_ascii_lowercase());
-    // A poisoned map holds complete entries (each change is one insert).
-    let known = KNOWN_APPS.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
-    if let Some(app) = known {
-        return Ok(Some(app));
+    if let Some(odata_type) = observed::app_odata_type(&data.graph, app_id) {
+        return Ok(Some(MobileAppInfo::of_type(app_id, &odata_type)));
     }
     let found = get_app(ctx, data, app_id).await?;
     if let Some(app) = &found {
-        KNOWN_APPS.lock().unwrap_or_else(PoisonError::into_inner).insert(key, app.clone());
+        observed::remember_app(&data.graph, &app.id, &app.odata_type);
     }
     Ok(found)
 }
@@ -147,23 +140,14 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
     };
     let parent = Parent::App(app_id.to_owned());
     // The plan looked the app's type up moments ago (`app_type` is then known): no second GET
-    // on the apply's critical path. Otherwise the app and its assignments (Intune keeps one
-    // per app and group: look before creating) are read at once, so they share a `$batch`.
-    // A deleted app still shows, as a 404 of the list.
-    let planned_app = planned.get_str("app_type").map(|app_type| MobileAppInfo {
-        id: app_id.to_owned(),
-        display_name: String::new(),
-        odata_type: format!("#microsoft.graph.{app_type}"),
-        app_type: app_type.to_owned(),
-    });
-    let (app, current) = match planned_app {
-        Some(app) => (Ok(Some(app)), list(ctx, data, &parent).await),
-        None => futures::join!(app_type_info(ctx, data, app_id), list(ctx, data, &parent)),
-    };
-    let app = match app {
-        Ok(Some(app)) => app,
-        Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
-        Err(d) => return fail(d),
+    // on the apply's critical path.
+    let app = match planned.get_str("app_type") {
+        Some(app_type) => MobileAppInfo::of_type(app_id, &format!("#microsoft.graph.{app_type}")),
+        None => match app_type_info(ctx, data, app_id).await {
+            Ok(Some(app)) => app,
+            Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
+            Err(d) => return fail(d),
+        },
     };
     let diags = compatibility(&wanted, &app);
     if diags.has_error() {
@@ -174,33 +158,9 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
         Err(e) => return fail(Diagnostic::error(action, e.to_string())),
     };
     let key = wanted.target.key();
-    let current = match current {
-        Ok(Some(items)) => items,
-        Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
-        Err(e) => return fail(graph_diagnostic(op(action, false), &e)),
-    };
-    if let Found::ByTarget(i) | Found::ById(i) = find_owned(&current, None, &key) {
-        let existing = match ReadAppAssignment::from_graph(&current[i]) {
-            Ok(r) => r,
-            Err(e) => return fail(Diagnostic::error(action, e.to_string())),
-        };
-        if existing.intent != wanted.intent {
-            return fail(Diagnostic::error(
-                action,
-                format!(
-                    "The app is already assigned to this target with intent {:?} (assignment {}). Remove that \
-                     assignment in Intune, or import it with `{app_id}/{}`.",
-                    existing.intent.name(),
-                    existing.id,
-                    existing.id
-                ),
-            ));
-        }
-        // Same target and intent: adopt it (typically a create whose answer was lost) and make
-        // its filter and settings match.
-        return patch_and_read(ctx, data, &parent, &existing.id, &body, app_id, &app.app_type, planned).await;
-    }
-
+    // Create first, look only when Intune refuses: it keeps one assignment per app and target
+    // and answers 400 for a second one (typically ours, from a create whose answer was lost).
+    // Listing before every create was a round trip on the apply's critical path.
     let created: Result<Json, Error> = data
         .graph
         .post_json(&call_cx(ctx), Api::Beta, &format!("{}/assignments", parent.path()), &body)
@@ -214,6 +174,12 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
             },
             Err(e) => fail(Diagnostic::error(action, e.to_string())),
         },
+        Err(e) if e.is_not_found() => {
+            fail(Diagnostic::error(action, format!("The app {app_id} does not exist.")))
+        }
+        Err(e) if e.is_bad_request() || e.is_conflict() => {
+            adopt_existing(ctx, data, &parent, &key, &wanted, &body, &app, planned, &e).await
+        }
         // The POST may have been applied (lost answer): look for it before reporting failure, so
         // the assignment is not left behind outside the state.
         Err(e) if e.is_ambiguous() => match wait_for(ctx, data, &parent, None, &key).await {
@@ -229,6 +195,51 @@ async fn create_locked(ctx: &Ctx, data: &ProviderData, app_id: &str, planned: &V
         },
         Err(e) => fail(graph_diagnostic(op(action, true), &e)),
     }
+}
+
+/// After Intune refused the create with 400 (or 409): if the target already has an assignment of the
+/// app with the same intent, adopt it and make its filter and settings match; with another
+/// intent, say how to resolve it; otherwise the refusal stands.
+#[allow(clippy::too_many_arguments)]
+async fn adopt_existing(
+    ctx: &Ctx,
+    data: &ProviderData,
+    parent: &Parent,
+    key: &super::target::TargetKey,
+    wanted: &AppAssignment,
+    body: &Json,
+    app: &MobileAppInfo,
+    planned: &Value,
+    refused: &Error,
+) -> StateResult {
+    let action = "Assigning an app";
+    let app_id = app.id.as_str();
+    let current = match list(ctx, data, parent).await {
+        Ok(Some(items)) => items,
+        Ok(None) => return fail(Diagnostic::error(action, format!("The app {app_id} does not exist."))),
+        Err(_) => return fail(graph_diagnostic(op(action, true), refused)),
+    };
+    let (Found::ByTarget(i) | Found::ById(i)) = find_owned(&current, None, key) else {
+        return fail(graph_diagnostic(op(action, true), refused));
+    };
+    let existing = match ReadAppAssignment::from_graph(&current[i]) {
+        Ok(r) => r,
+        Err(e) => return fail(Diagnostic::error(action, e.to_string())),
+    };
+    if existing.intent != wanted.intent {
+        return fail(Diagnostic::error(
+            action,
+            format!(
+                "The app is already assigned to this target with intent {:?} (assignment {}). Remove that \
+                 assignment in Intune, or import it with `{app_id}/{}`.",
+                existing.intent.name(),
+                existing.id,
+                existing.id
+            ),
+        ));
+    }
+    // Same target and intent: adopt it (typically a create whose answer was lost).
+    patch_and_read(ctx, data, parent, &existing.id, body, app_id, &app.app_type, planned).await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -138,6 +138,14 @@ async fn create_posts_one_assignment_and_never_uses_assign() {
     assert_eq!(posted[0]["settings"]["@odata.type"], json!("#microsoft.graph.win32LobAppAssignmentSettings"));
     assert_eq!(posted[0]["settings"]["notifications"], json!("hideAll"));
     assert_eq!(posted[0]["target"]["groupId"], json!(DEVICES));
+    let listed = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/assignments") && r.method.as_str() == "GET")
+        .count();
+    assert_eq!(listed, 0, "no look before the create");
 }
 
 #[tokio::test]
@@ -209,7 +217,12 @@ async fn create_adopts_the_same_target_and_intent_and_patches_it() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(201)).expect(0).mount(&server).await;
+    // Intune refuses a second assignment of the app to the same target.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(already_targeted()))
+        .expect(1)
+        .mount(&server)
+        .await;
     let data = provider_data(&server.uri());
     let plan = planned(Value::unknown(), win32_hide_all());
     let r = AppAssignmentResource
@@ -227,13 +240,47 @@ async fn create_refuses_a_target_assigned_with_another_intent() {
     mount_app(&server, "#microsoft.graph.win32LobApp").await;
     mount_list(&server, vec![graph_assignment(&format!("{DEVICES}_0_0"), DEVICES, "available", "showAll")])
         .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(already_targeted()))
+        .mount(&server)
+        .await;
     let data = provider_data(&server.uri());
     let plan = planned(Value::unknown(), Value::Null);
     let r = AppAssignmentResource
         .create(&ctx(), &data, CreateRequest { config: &plan, planned: &plan, planned_private: &[] })
         .await;
-    assert!(r.diagnostics.has_error());
-    assert!(bodies(&server, "POST").await.is_empty());
+    let text = format!("{:?}", r.diagnostics);
+    assert!(
+        r.diagnostics.iter().any(|d| d.is_error() && d.detail.contains("intent \"available\"")),
+        "{text}"
+    );
+    assert_eq!(bodies(&server, "POST").await.len(), 1, "one refused create, nothing else written");
+}
+
+#[tokio::test]
+async fn another_refusal_of_the_create_is_reported_as_is() {
+    let server = MockServer::start().await;
+    mount_app(&server, "#microsoft.graph.win32LobApp").await;
+    mount_list(&server, Vec::new()).await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"code": "BadRequest", "message": "bad filter"}})),
+        )
+        .mount(&server)
+        .await;
+    let data = provider_data(&server.uri());
+    let plan = planned(Value::unknown(), Value::Null);
+    let r = AppAssignmentResource
+        .create(&ctx(), &data, CreateRequest { config: &plan, planned: &plan, planned_private: &[] })
+        .await;
+    let text = format!("{:?}", r.diagnostics);
+    assert!(r.diagnostics.has_error() && text.contains("bad filter"), "{text}");
+    assert!(r.state.is_none());
+}
+
+fn already_targeted() -> Json {
+    json!({"error": {"code": "BadRequest", "message": "{\"_version\": 3, \"Message\": \"The group is already targeted by this app\"}"}})
 }
 
 #[tokio::test]

@@ -33,6 +33,17 @@ pub enum LookupError {
 
 impl MobileAppInfo {
     /// Parse one app (a list item or a GET body, also in the `{"value": {…}}` example wrapper).
+    /// The app as far as its type goes (no display name), from an `@odata.type` seen earlier.
+    pub fn of_type(id: &str, odata_type: &str) -> Self {
+        let bare = bare_odata_type(odata_type);
+        Self {
+            id: id.to_owned(),
+            display_name: String::new(),
+            odata_type: format!("#{bare}"),
+            app_type: bare.strip_prefix("microsoft.graph.").unwrap_or(bare).to_owned(),
+        }
+    }
+
     pub fn from_graph(body: &Value) -> Result<Self, LookupError> {
         let obj = match body.get("value") {
             Some(inner @ Value::Object(_)) if body.get("id").is_none() => inner,

@@ -412,7 +412,12 @@ impl Resource<ProviderData> for CorporateIdentifiers {
             // Adopting a tenant that already has identifiers: what would go is only visible in Intune.
             let Some(data) = data else { return };
             match list_rows(ctx, data, "Reading Windows corporate identifiers").await {
-                Ok(rows) => rows,
+                Ok(rows) => {
+                    // The create right after this plan (Terraform plans again just before it)
+                    // starts from these rows instead of listing them again.
+                    resp.planned_private = encode_rows(&rows);
+                    rows
+                }
                 Err(d) => {
                     resp.diagnostics.push(d);
                     return;
@@ -459,10 +464,12 @@ impl Resource<ProviderData> for CorporateIdentifiers {
     }
 
     async fn create(&self, ctx: &Ctx, data: &ProviderData, req: CreateRequest<'_>) -> StateResult {
-        let existing = match list_rows(ctx, data, "Reading Windows corporate identifiers").await {
-            Ok(rows) => rows,
-            Err(d) => return StateResult { diagnostics: d.into(), ..Default::default() },
-        };
+        // The rows the plan listed moments ago (it checked `max_deletions` against them).
+        let existing =
+            match known_rows(ctx, data, req.planned_private, "Reading Windows corporate identifiers").await {
+                Ok(rows) => rows,
+                Err(d) => return StateResult { diagnostics: d.into(), ..Default::default() },
+            };
         apply(ctx, data, req.config, req.planned, existing).await
     }
 

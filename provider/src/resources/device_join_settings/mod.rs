@@ -314,6 +314,19 @@ fn new_ids(config: &Value, prior: &Value, name: &str) -> Vec<String> {
     strings(config.attr(name)).into_iter().filter(|id| !before.contains(id)).collect()
 }
 
+/// Microsoft's steps: the groups allowed to join must hold users; a group owned by the Intune
+/// Provisioning Client is a device preparation *device* group.
+fn warn_device_group(resp: &mut ModifyPlanResponse, attr: &str, id: &str) {
+    resp.diagnostics.attribute_warning(
+        AttributePath::new(attr).set_element(Value::from(id)),
+        "Group of devices allowed to join",
+        format!(
+            "Group {id} is owned by the Intune Provisioning Client, so it is a device preparation device group. \
+             Users allowed to join devices must be in a group of users (Microsoft's device preparation steps)."
+        ),
+    );
+}
+
 #[async_trait]
 impl Resource<ProviderData> for DeviceJoinSettings {
     fn type_name(&self) -> &'static str {
@@ -413,6 +426,26 @@ impl Resource<ProviderData> for DeviceJoinSettings {
                 checks.push((attr, kind, ids));
             }
         }
+        // Groups this apply created moments ago are known without a lookup (a replica may not
+        // show them yet): a group, and a device group if the provisioning client owns it.
+        for (attr, kind, ids) in &mut checks {
+            ids.retain(|id| {
+                let Some(created) = crate::resources::groups::created::recall(&data.graph, id) else {
+                    return true;
+                };
+                if *kind != "group" {
+                    resp.diagnostics.attribute_error(
+                        AttributePath::new(*attr).set_element(Value::from(id.as_str())),
+                        format!("Not a {kind}"),
+                        format!("{attr} contains {id}, which is a group, not a {kind}."),
+                    );
+                } else if created.owned_by_provisioning_client && *attr == "allowed_groups" {
+                    warn_device_group(resp, attr, id);
+                }
+                false
+            });
+        }
+        checks.retain(|(_, _, ids)| !ids.is_empty());
         if checks.is_empty() {
             return;
         }
@@ -453,14 +486,7 @@ impl Resource<ProviderData> for DeviceJoinSettings {
                     })
                 });
             if is_device_group && *attr == "allowed_groups" {
-                resp.diagnostics.attribute_warning(
-                    AttributePath::new(*attr).set_element(Value::from(id.as_str())),
-                    "Group of devices allowed to join",
-                    format!(
-                        "Group {id} is owned by the Intune Provisioning Client, so it is a device preparation device group. \
-                         Users allowed to join devices must be in a group of users (Microsoft's device preparation steps)."
-                    ),
-                );
+                warn_device_group(resp, attr, id);
             }
         }
         for (attr, kind, ids) in checks {
@@ -547,5 +573,54 @@ impl Resource<ProviderData> for DeviceJoinSettings {
         let mut state = state_with_id(&self.schema(), SINGLETON_ID);
         state.set_attr("on_destroy", "keep");
         ImportResult { state: Some(state), ..Default::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::MockServer;
+
+    use super::*;
+    use crate::framework::resource::{ModifyPlanRequest, ModifyPlanResponse};
+    use crate::framework::value::ObjectBuilder;
+    use crate::resources::assignments::testkit::{ctx, provider_data};
+    use crate::resources::groups::created::{CreatedGroup, remember};
+
+    async fn plan_with_groups(data: &ProviderData, groups: &[&str]) -> ModifyPlanResponse {
+        let config = ObjectBuilder::for_schema(&DeviceJoinSettings.schema())
+            .set("allowed_to_join", "selected")
+            .set("allowed_groups", Value::string_set(groups.iter().copied()))
+            .build();
+        let mut resp = ModifyPlanResponse {
+            planned: config.clone(),
+            planned_private: Vec::new(),
+            requires_replace: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        };
+        let req = ModifyPlanRequest { config: &config, prior: &Value::Null, prior_private: &[] };
+        DeviceJoinSettings.modify_plan(&ctx(), Some(data), req, &mut resp).await;
+        resp
+    }
+
+    #[tokio::test]
+    async fn groups_this_apply_created_are_checked_without_a_lookup() {
+        // No mocks: any request gets a 404 and the check would report the group missing.
+        let server = MockServer::start().await;
+        let data = provider_data(&server.uri());
+        let users = "5a000000-0000-4000-8000-000000000001";
+        let devices = "5a000000-0000-4000-8000-000000000002";
+        remember(&data.graph, users, CreatedGroup { owned_by_provisioning_client: false });
+        remember(&data.graph, devices, CreatedGroup { owned_by_provisioning_client: true });
+        let resp = plan_with_groups(&data, &[users, devices]).await;
+        assert!(!resp.diagnostics.has_error(), "{:?}", resp.diagnostics);
+        let warnings: Vec<&str> = resp.diagnostics.iter().map(|d| d.summary.as_str()).collect();
+        assert_eq!(warnings, ["Group of devices allowed to join"], "the device group is still pointed out");
+        assert!(server.received_requests().await.unwrap().is_empty(), "no lookup");
+
+        // A group this client did not create is looked up (and here not found).
+        let other = "5a000000-0000-4000-8000-000000000003";
+        let resp = plan_with_groups(&data, &[other]).await;
+        assert!(!server.received_requests().await.unwrap().is_empty());
+        assert!(resp.diagnostics.iter().any(|d| d.is_error() || d.summary.starts_with("Could not check")));
     }
 }

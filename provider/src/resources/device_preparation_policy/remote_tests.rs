@@ -216,3 +216,84 @@ async fn read_follows_settings_pages_and_reports_missing_policies() {
     assert_eq!(remote.device_group_id.as_deref(), Some("g1"));
     assert!(remote.assigned_group_ids.is_empty() && remote.warnings.is_empty());
 }
+
+#[tokio::test]
+async fn a_missing_owner_of_a_group_this_apply_created_is_waited_out_not_of_another_group() {
+    let server = MockServer::start().await;
+    let rejected = json!({"value": {
+        "validationSucceeded": false,
+        "enrollmentTimeDeviceMembershipTargetValidationStatuses": [
+            {"targetId": "g-new", "validationSucceeded": false, "targetValidationErrorCode": "firstPartyAppNotAnOwner"}]
+    }});
+    Mock::given(method("POST"))
+        .and(path(format!("{POLICIES}/p1/setEnrollmentTimeDeviceMembershipTarget")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(rejected))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{POLICIES}/p1/setEnrollmentTimeDeviceMembershipTarget")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": {
+            "validationSucceeded": true,
+            "enrollmentTimeDeviceMembershipTargetValidationStatuses": [
+                {"targetId": "g-new", "validationSucceeded": true}]
+        }})))
+        .mount(&server)
+        .await;
+    let d = data(&server);
+    // Another group: the owner is really missing, said at once (first rejection).
+    let err = remote::bind(&ctx(), &d, "p1", Some("g-old")).await.unwrap_err();
+    assert!(err.detail.contains("not an owner"), "{}", err.detail);
+    // The group this client created with the provisioning client bound: lag (second rejection,
+    // then accepted).
+    crate::resources::groups::created::remember(
+        &d.graph,
+        "g-new",
+        crate::resources::groups::created::CreatedGroup { owned_by_provisioning_client: true },
+    );
+    remote::bind(&ctx(), &d, "p1", Some("g-new")).await.expect("bound once the owner reached Intune");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_refresh_right_after_create_waits_out_a_404_a_later_one_does_not() {
+    use crate::framework::resource::{ReadRequest, Resource};
+    let server = MockServer::start().await;
+    let not_found = json!({"error": {"code": "NotFound", "message": "x"}});
+    Mock::given(method("GET"))
+        .and(path(format!("{POLICIES}/p1")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(not_found))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{POLICIES}/p1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "p1", "name": "n", "templateReference": {"templateId": TEMPLATE_AUTOMATIC}})))
+        .mount(&server)
+        .await;
+    for list in ["settings", "assignments"] {
+        Mock::given(method("GET"))
+            .and(path(format!("{POLICIES}/p1/{list}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path(format!("{POLICIES}/p1/retrieveEnrollmentTimeDeviceMembershipTarget")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": {"validationSucceeded": true,
+            "enrollmentTimeDeviceMembershipTargetValidationStatuses": []}})))
+        .mount(&server)
+        .await;
+    let d = data(&server);
+    let current = crate::framework::Value::object().set("id", "p1").build();
+    let policy = super::super::resource::DevicePreparationPolicy;
+    // An older state: the first 404 means deleted.
+    let old = policy.read(&ctx(), &d, ReadRequest { current: &current, private: &[] }).await;
+    assert!(old.state.is_none() && !old.diagnostics.has_error(), "{:?}", old.diagnostics);
+    // Created moments ago: the second 404 is waited out.
+    let fresh = crate::resources::fresh::stamp_created(&[]);
+    let read = policy.read(&ctx(), &d, ReadRequest { current: &current, private: &fresh }).await;
+    assert!(!read.diagnostics.has_error(), "{:?}", read.diagnostics);
+    assert_eq!(read.state.expect("found once replicated").get_str("id"), Some("p1"));
+}

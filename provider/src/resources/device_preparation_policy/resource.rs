@@ -21,6 +21,7 @@ use crate::framework::validator::{each_element, int_between, one_of, regex, stri
 use crate::framework::{AttributePath, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::resources::ProviderData;
 use crate::resources::errors::{call_cx, graph_diagnostic};
+use crate::resources::fresh::{recently_created, stamp_created};
 
 const TYPE_NAME: &str = "autopilot_device_preparation_policy";
 /// The default scope tag every Intune object carries.
@@ -240,6 +241,27 @@ async fn finish(
     }
 }
 
+/// How long a refresh waits for a policy created moments ago before taking a 404 as deleted.
+const NEW_POLICY_VISIBILITY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Re-reads a policy created moments ago that was not found, with back-off, for at most
+/// [`NEW_POLICY_VISIBILITY`]; `Ok(None)` if it still is not found.
+async fn wait_for_new_policy(ctx: &Ctx, data: &ProviderData, id: &str) -> Result<Option<Remote>, Diagnostic> {
+    let until = std::time::Instant::now() + NEW_POLICY_VISIBILITY;
+    let cx = call_cx(ctx);
+    let mut delay = std::time::Duration::from_millis(500);
+    while std::time::Instant::now() + delay < until && !cx.would_exceed(delay) {
+        if cx.sleep(delay).await.is_err() {
+            break;
+        }
+        if let Some(found) = remote::read(ctx, data, id).await? {
+            return Ok(Some(found));
+        }
+        delay = (delay * 2).min(std::time::Duration::from_secs(8));
+    }
+    Ok(None)
+}
+
 fn id_set(name: &str, description: &str) -> Attribute {
     Attribute::set_of(name, Type::String)
         .default_value(Value::Set(Vec::new()))
@@ -263,7 +285,17 @@ fn element(attr: &str, id: &str) -> AttributePath {
 async fn check_device_group(ctx: &Ctx, data: &ProviderData, group: &str, diags: &mut Diagnostics) {
     let cx = call_cx(ctx);
     let path = AttributePath::new("device_group_id");
-    match remote::group_facts(&cx, data, group).await {
+    // Created by this apply moments ago (typically the planned value was unknown until then):
+    // its facts are what the create made; a replica may not show the group yet.
+    let facts = match crate::resources::groups::created::recall(&data.graph, group) {
+        Some(created) => Lookup::Found(remote::GroupFacts {
+            security_enabled: true,
+            dynamic: false,
+            owned_by_provisioning_client: created.owned_by_provisioning_client,
+        }),
+        None => remote::group_facts(&cx, data, group).await,
+    };
+    match facts {
         Lookup::Missing => diags.push(
             Diagnostic::error(
                 "No such group",
@@ -606,6 +638,20 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
             }
         };
         let (bound, assigned) = futures::join!(bind, assign);
+        // No read-back: the create answered with the policy (id, dates, priority), the settings
+        // are what was sent, and the binding and assignment are what succeeded. The next refresh
+        // waits out a 404 (the private create stamp).
+        let remote = Remote {
+            info: created.clone(),
+            settings: desired.settings.clone(),
+            device_group_id: if bound.is_ok() { desired.device_group_id.clone() } else { None },
+            assigned_group_ids: if assigned.is_ok() {
+                desired.assigned_group_ids.clone()
+            } else {
+                Vec::new()
+            },
+            warnings: Diagnostics::new(),
+        };
         let mut diags = Diagnostics::new();
         for failed in [bound.err(), assigned.err()].into_iter().flatten() {
             diags.push(failed);
@@ -620,7 +666,9 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
                 ),
             ));
         }
-        finish(ctx, data, &created.id, req.planned, diags).await
+        let written = state_from(&remote, req.planned);
+        let state = if diags.has_error() { written } else { settle(written, req.planned) };
+        StateResult { state: Some(state), private: stamp_created(&[]), diagnostics: diags }
     }
 
     async fn read(&self, ctx: &Ctx, data: &ProviderData, req: ReadRequest<'_>) -> StateResult {
@@ -634,7 +682,12 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
                 ..Default::default()
             };
         };
-        match remote::read(ctx, data, id).await {
+        let found = match remote::read(ctx, data, id).await {
+            // Created moments ago: more likely not replicated yet than deleted.
+            Ok(None) if recently_created(req.private) => wait_for_new_policy(ctx, data, id).await,
+            other => other,
+        };
+        match found {
             Ok(None) => StateResult::default(),
             Ok(Some(remote)) => StateResult {
                 state: Some(state_from(&remote, req.current)),

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::graph::consistency::{retry_not_found, wait_until};
+use crate::graph::consistency::{retry_not_found, retry_not_found_with, wait_until};
 use crate::graph::odata::path_segment;
+use crate::graph::retry::RetryPolicy;
 use crate::graph::{Api, BatchResponse, CallCx, GraphClient};
 
 use super::escape::find_by;
@@ -30,6 +31,11 @@ const CREATED_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 /// missing one is not remembered.
 static PROVISIONING_CLIENTS: LazyLock<Mutex<HashMap<u64, ServicePrincipal>>> =
     LazyLock::new(Default::default);
+
+/// How long a refresh waits for a group created moments ago before taking a 404 as deleted:
+/// about 30 s (1 + 2 + 4 + 8 + 8 + 8).
+pub const NEW_GROUP_VISIBILITY: RetryPolicy =
+    RetryPolicy { max_attempts: 7, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(8) };
 
 /// How often to re-read while waiting for a write to become visible.
 const CONFIRM_INTERVAL: Duration = Duration::from_secs(2);
@@ -65,6 +71,15 @@ pub enum GroupsError {
         "the group's {relation} did not reach the planned set before the deadline (still missing: {missing}; still present: {extra}){hint}"
     )]
     NotConverged { relation: &'static str, missing: String, extra: String, hint: String },
+}
+
+/// A group [`GroupsApi::create_group`] made.
+#[derive(Debug)]
+pub struct Created {
+    pub group: Group,
+    /// Every owner and member was bound in the create request itself: Graph answered with the
+    /// whole object, so there is nothing to wait for. Otherwise the rest went in later writes.
+    pub complete: bool,
 }
 
 /// One write of a change plan that Graph refused.
@@ -192,15 +207,17 @@ impl<'a> GroupsApi<'a> {
     }
 
     /// Creates an assigned security group with `owners` (order kept: the first are bound in
-    /// the create request) and `members`, waits until it can be read, and applies what did
-    /// not fit in the create request. On an error after the create, the group id is in
-    /// `Err((Some(id), _))` so the caller can keep it in state.
+    /// the create request) and `members`, and applies what did not fit in the create request
+    /// (after waiting until the group can be read: those writes address it by id). The group
+    /// is Graph's create answer when everything fitted (no read-back: the create binds are part
+    /// of the new object; [`Created::complete`]). On an error after the create, the group id is
+    /// in `Err((Some(id), _))` so the caller can keep it in state.
     pub async fn create_group(
         &self,
         new: &NewGroup,
         owners: &[ObjectId],
         members: &[ObjectId],
-    ) -> Result<Group, (Option<ObjectId>, GroupsError)> {
+    ) -> Result<Created, (Option<ObjectId>, GroupsError)> {
         let split = split_for_create(owners, members);
         let body = CreateGroup::new(new, &split.owners, &split.members, &self.urls).map_err(|e| {
             (
@@ -231,10 +248,13 @@ impl<'a> GroupsApi<'a> {
                 )),
             )
         })?;
+        if split.rest.is_empty() {
+            return Ok(Created { group: created, complete: true });
+        }
         let fail = |e: GroupsError| (Some(id.clone()), e);
         let group = self.wait_for_group(&id).await.map_err(|e| fail(e.into()))?;
         self.apply(&id, &split.rest).await.map_err(fail)?;
-        Ok(group)
+        Ok(Created { group, complete: false })
     }
 
     /// After a create whose answer was lost: the group it made, looked for a few times (a new
@@ -258,6 +278,19 @@ impl<'a> GroupsApi<'a> {
     /// The group, or `None` when it does not exist.
     pub async fn read_group(&self, id: &ObjectId) -> Result<Option<Group>, crate::graph::Error> {
         not_found_as_none(self.client.get_json_coalesced(&self.cx, Api::V1, &group_read_path(id)).await)
+    }
+
+    /// The group, or `None` when it still does not exist after a bounded wait
+    /// ([`NEW_GROUP_VISIBILITY`]): for the refresh of a group created moments ago, which a
+    /// lagging replica may not know yet.
+    pub async fn read_new_group(&self, id: &ObjectId) -> Result<Option<Group>, crate::graph::Error> {
+        let path = group_read_path(id);
+        not_found_as_none(
+            retry_not_found_with(&self.cx, &NEW_GROUP_VISIBILITY, || {
+                self.client.get_json(&self.cx, Api::V1, &path)
+            })
+            .await,
+        )
     }
 
     /// The group, retrying "not found" until the deadline (right after create).

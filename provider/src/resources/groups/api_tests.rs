@@ -101,8 +101,9 @@ async fn create_binds_owner_first_waits_for_the_group_and_adds_the_rest() {
         NewGroup { display_name: "Operations group".into(), description: None, mail_nickname: "ops".into() };
     let sp = ObjectId::parse(SP).unwrap();
     let members: Vec<ObjectId> = (0..25).map(oid).collect();
-    let group = api.create_group(&new, std::slice::from_ref(&sp), &members).await.unwrap();
-    assert_eq!(group.id, GROUP);
+    let created = api.create_group(&new, std::slice::from_ref(&sp), &members).await.unwrap();
+    assert_eq!(created.group.id, GROUP);
+    assert!(!created.complete, "six members went in a later write");
 
     let received = server.received_requests().await.unwrap();
     let create: Value = serde_json::from_slice(&received[0].body).unwrap();

@@ -4,12 +4,14 @@
 //! - [`resource`]: `autopilot_group` and `autopilot_device_group` (one implementation);
 //!   [`member`]: `autopilot_group_member`; [`data_sources`]: `autopilot_group`,
 //!   `autopilot_user`, `autopilot_service_principal`.
-//! - [`api`]: the Graph calls (create with bound owners, consistency waits, batched changes).
+//! - [`api`]: the Graph calls (create with bound owners, consistency waits, batched changes);
+//!   [`created`]: groups this process just created, for the checks of resources planned next.
 //! - Pure logic: Graph bodies ([`wire`]), `mailNickname` rules ([`nickname`]), the
 //!   owner/member change plan ([`plan_members`]), device-group requirements ([`identity`]),
 //!   OData lookups ([`escape`]), object ids ([`object_id`]).
 
 pub mod api;
+pub mod created;
 pub mod data_sources;
 pub mod escape;
 pub mod identity;
@@ -20,7 +22,7 @@ pub mod plan_members;
 pub mod resource;
 pub mod schema;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 pub mod wire;
 
 pub use object_id::{InvalidObjectId, ObjectId};

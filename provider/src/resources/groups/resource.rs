@@ -22,8 +22,10 @@ use crate::framework::{Diagnostics, Value};
 use crate::graph::GraphClient;
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
+use crate::resources::fresh::{recently_created, stamp_created};
 
 use super::api::{GroupsApi, GroupsError};
+use super::created::{self, CreatedGroup};
 use super::identity::{check_device_group, is_provisioning_client};
 use super::nickname;
 use super::object_id::ObjectId;
@@ -464,8 +466,8 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         );
         let member_list: Vec<ObjectId> = members.iter().flatten().cloned().collect();
 
-        let group = match api.create_group(&new, &owners, &member_list).await {
-            Ok(group) => group,
+        let (group, complete) = match api.create_group(&new, &owners, &member_list).await {
+            Ok(created) => (created.group, created.complete),
             Err((created, e)) => {
                 result.diagnostics.push(error_diag("Creating the group", WRITE, &e));
                 if let Some(id) = created {
@@ -478,10 +480,12 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                         model.members.clone(),
                         provisioning_client.as_ref(),
                     ));
+                    result.private = stamp_created(&[]);
                 }
                 return result;
             }
         };
+        result.private = stamp_created(&[]);
         let mut state = self.state(
             &group,
             &model,
@@ -496,13 +500,28 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             result.state = Some(state);
             return result;
         };
-        // Read-your-writes: wait until owners and members show what was bound.
+        if complete {
+            // Resources planned next in this apply check the group; they trust what was just
+            // created instead of a replica that may not show it yet.
+            created::remember(
+                data.graph(),
+                id.as_str(),
+                CreatedGroup { owned_by_provisioning_client: provisioning_client.is_some() },
+            );
+        }
+        // No read-your-write confirmation of what the create request bound (it is part of the
+        // new object): the next refresh waits out a 404 (`stamp_created`), and the dependents'
+        // writes retry Intune's "group not found". Reads remain where the create cannot tell:
         let owner_set: Option<BTreeSet<ObjectId>> =
             (model.owners.is_some()).then(|| owners.iter().cloned().collect());
         let waits = async {
             if let Some(set) = &owner_set {
                 // Graph may add a signed-in caller as owner too; owners are authoritative, so
-                // such an extra owner is removed (after the bound ones are visible).
+                // such an extra owner is removed (after the bound ones are visible). The owner
+                // list answers 404 until the group has replicated: wait for the group first.
+                if complete {
+                    api.wait_for_group(&id).await?;
+                }
                 let actual = api.wait_for_all_of(&id, Relation::Owners, set).await?;
                 if actual.len() > set.len() {
                     let (plan, wanted, _) =
@@ -511,10 +530,9 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                         )?;
                     self.converge(&api, &id, &plan, wanted.as_ref(), None).await?;
                 }
-            } else if let Some(sp) = &provisioning_client {
-                api.wait_for_membership(&id, Relation::Owners, sp, true).await?;
             }
-            if let Some(set) = &members {
+            if !complete && let Some(set) = &members {
+                // Members beyond the create request's 20 binds went in separate writes.
                 api.wait_for_set(&id, Relation::Members, set).await?;
             }
             Ok::<(), GroupsError>(())
@@ -550,10 +568,23 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         let model = Model::from_value(req.current);
         // The group and its relations at once (one `$batch` when coalescing); the relations
         // are discarded if the group is gone.
-        let (group, relations) =
+        let (group, mut relations) =
             futures::join!(api.read_group(&id), self.read_relations(&api, &id, &model, imported));
         let group = match group {
             Ok(Some(group)) => group,
+            // Created moments ago: more likely not replicated yet than deleted.
+            Ok(None) if recently_created(req.private) => match api.read_new_group(&id).await {
+                Ok(Some(group)) => {
+                    relations = self.read_relations(&api, &id, &model, imported).await;
+                    group
+                }
+                Ok(None) => return result,
+                Err(e) => {
+                    result.diagnostics.push(graph_diag("Reading the group", READ, &e));
+                    result.state = Some(req.current.clone());
+                    return result;
+                }
+            },
             Ok(None) => return result,
             Err(e) => {
                 result.diagnostics.push(graph_diag("Reading the group", READ, &e));

@@ -94,6 +94,74 @@ async fn device_group_create_binds_the_provisioning_client_and_derives_the_nickn
     assert_eq!(body["owners@odata.bind"], json!([format!("{}/v1.0/directoryObjects/{SP}", server.uri())]));
     assert_eq!(body["mailNickname"], json!("autopilot-dpp-devices"));
     assert!(body.get("members@odata.bind").is_none());
+    // The create answer is trusted: no read-back of the group or its owners.
+    let after_create: Vec<String> = received
+        .iter()
+        .skip_while(|r| r.url.path() != "/v1.0/groups")
+        .skip(1)
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert!(after_create.is_empty(), "nothing read after the create: {after_create:?}");
+    assert!(recently_created(&applied.private), "the refresh waits out replication for this group");
+    assert_eq!(
+        created::recall(&data.0, GROUP),
+        Some(CreatedGroup { owned_by_provisioning_client: true }),
+        "resources planned next trust the new group"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_right_after_create_waits_out_a_404_a_later_one_does_not() {
+    let server = MockServer::start().await;
+    let not_found = json!({"error": {"code": "Request_ResourceNotFound", "message": "x"}});
+    // The group and its owners are not visible for the first reads, then they are.
+    for at in [format!("/v1.0/groups/{GROUP}"), format!("/v1.0/groups/{GROUP}/owners")] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(ResponseTemplate::new(404).set_body_json(not_found.clone()))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 200, group_json()).await;
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/owners"), 200, json!({"value": [sp_owner()]}))
+        .await;
+    let data = data(&server);
+    let resource = GroupResource::device_group();
+    let current = config(
+        Flavour::DeviceGroup,
+        &[
+            ("id", GROUP.into()),
+            ("display_name", "Autopilot DPP devices".into()),
+            ("mail_nickname", "autopilot-dpp-devices".into()),
+            ("provisioning_client_object_id", SP.into()),
+        ],
+    );
+    let fresh = stamp_created(&[]);
+    let read = read_resource::<TestData>(
+        &resource,
+        &ctx(),
+        &data,
+        ReadRequest { current: &current, private: &fresh },
+    )
+    .await;
+    assert!(!read.diagnostics.has_error(), "{:?}", read.diagnostics);
+    let state = read.state.expect("a group created moments ago is waited for, not dropped");
+    assert_eq!(state.get_str("provisioning_client_object_id"), Some(SP), "relations read again once visible");
+    assert_eq!(read.private, fresh);
+
+    // Without the create stamp a 404 means deleted, at once.
+    let server = MockServer::start().await;
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 404, not_found.clone()).await;
+    mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/owners"), 404, not_found).await;
+    let data = super::super::test_support::data(&server);
+    let read =
+        read_resource::<TestData>(&resource, &ctx(), &data, ReadRequest { current: &current, private: &[] })
+            .await;
+    assert!(read.state.is_none(), "gone");
+    let gets =
+        server.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with(GROUP)).count();
+    assert_eq!(gets, 1, "no waiting for a group not created moments ago");
 }
 
 #[tokio::test]
@@ -411,6 +479,16 @@ async fn an_owner_graph_added_on_its_own_is_removed_after_create() {
     let caller = "f0206b06-7c5d-461c-ae24-08f68b7ef463";
     let server = MockServer::start().await;
     mount_json(&server, "POST", "/v1.0/groups", 201, group_json()).await;
+    // Not replicated yet at first: the owner read waits for the group rather than failing.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/groups/{GROUP}")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"code": "Request_ResourceNotFound", "message": "x"}})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 200, group_json()).await;
     let caller_owner = json!({"@odata.type": "#microsoft.graph.user", "id": caller});
     // Two confirming reads and the planning read see the extra owner; later reads do not.
@@ -470,4 +548,10 @@ async fn an_owner_graph_added_on_its_own_is_removed_after_create() {
     let body: Json = serde_json::from_slice(&batch.body).unwrap();
     assert_eq!(body["requests"][0]["method"], "DELETE");
     assert_eq!(body["requests"][0]["url"], json!(format!("/groups/{GROUP}/owners/{caller}/$ref")));
+    // The owners were read only once the group itself was visible (the owner list of a group
+    // that has not replicated yet answers 404).
+    let gets: Vec<String> =
+        received.iter().filter(|r| r.method.as_str() == "GET").map(|r| r.url.path().to_owned()).collect();
+    let group_path = format!("/v1.0/groups/{GROUP}");
+    assert_eq!(gets[..2], [group_path.clone(), group_path], "{gets:?}");
 }
