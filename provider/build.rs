@@ -7,11 +7,16 @@
 //! benches/provider-overhead.sh, see docs/performance.md). Go providers are linked the same way
 //! (Go's default `-buildmode=exe` on linux/amd64). The code itself stays position-independent
 //! (the dependencies are compiled as for PIE); only the final link changes, and only for the
-//! binaries, not the test executables. Other systems (macOS requires PIE) are left alone.
+//! binaries, not the test executables. Other systems (macOS requires PIE) are left alone, and
+//! so are statically linked builds (`crt-static`, the default on musl): rustc links those as
+//! static PIE, and `-no-pie` on top produces an executable that crashes at start.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+    let linux = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux");
+    let crt_static = std::env::var("CARGO_CFG_TARGET_FEATURE")
+        .is_ok_and(|features| features.split(',').any(|f| f == "crt-static"));
+    if linux && !crt_static {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
 }
