@@ -9,10 +9,12 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The hclog module name our lines carry.
 const MODULE: &str = "provider.autopilot";
@@ -21,30 +23,35 @@ const MODULE: &str = "provider.autopilot";
 /// `TF_LOG_PROVIDER` or else `TF_LOG` (default `warn`). Dependencies log at `warn` at
 /// most so that `TF_LOG=trace` shows our own events, not every HTTP/2 frame.
 pub fn init() {
-    let level = level_from_env(|name| std::env::var(name).ok());
-    let filter =
-        EnvFilter::new(format!("warn,autopilot_provider={level},terraform_provider_autopilot={level}"));
+    let filter = targets(level_from_env(|name| std::env::var(name).ok()));
+    let format = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).event_format(HclogJson);
     // A second call (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .event_format(HclogJson)
-        .try_init();
+    let _ = tracing_subscriber::registry().with(filter).with(format).try_init();
 }
 
-/// The level directive for our crates, from Terraform's log variables.
-fn level_from_env(get: impl Fn(&str) -> Option<String>) -> &'static str {
+/// `level` for our crates, `warn` for dependencies. A fixed per-crate filter rather than
+/// `EnvFilter`: no directive parser and no regex engine in the binary (start-up memory follows
+/// the binary's size).
+fn targets(level: LevelFilter) -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::WARN)
+        .with_target("autopilot_provider", level)
+        .with_target("terraform_provider_autopilot", level)
+}
+
+/// The level for our crates, from Terraform's log variables.
+fn level_from_env(get: impl Fn(&str) -> Option<String>) -> LevelFilter {
     let raw = get("TF_LOG_PROVIDER")
         .filter(|v| !v.trim().is_empty())
         .or_else(|| get("TF_LOG").filter(|v| !v.trim().is_empty()));
     match raw.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         // Terraform's `TF_LOG=JSON` means "trace, as JSON".
-        Some("trace" | "json") => "trace",
-        Some("debug") => "debug",
-        Some("info") => "info",
-        Some("error") => "error",
-        Some("off") => "off",
-        _ => "warn",
+        Some("trace" | "json") => LevelFilter::TRACE,
+        Some("debug") => LevelFilter::DEBUG,
+        Some("info") => LevelFilter::INFO,
+        Some("error") => LevelFilter::ERROR,
+        Some("off") => LevelFilter::OFF,
+        _ => LevelFilter::WARN,
     }
 }
 
@@ -149,14 +156,14 @@ mod tests {
 
     #[test]
     fn level_follows_provider_variable_first() {
-        let cases: &[(Option<&str>, Option<&str>, &str)] = &[
-            (None, None, "warn"),
-            (None, Some("DEBUG"), "debug"),
-            (Some("trace"), Some("ERROR"), "trace"),
-            (Some(""), Some("info"), "info"),
-            (None, Some("JSON"), "trace"),
-            (Some("OFF"), None, "off"),
-            (Some("nonsense"), None, "warn"),
+        let cases: &[(Option<&str>, Option<&str>, LevelFilter)] = &[
+            (None, None, LevelFilter::WARN),
+            (None, Some("DEBUG"), LevelFilter::DEBUG),
+            (Some("trace"), Some("ERROR"), LevelFilter::TRACE),
+            (Some(""), Some("info"), LevelFilter::INFO),
+            (None, Some("JSON"), LevelFilter::TRACE),
+            (Some("OFF"), None, LevelFilter::OFF),
+            (Some("nonsense"), None, LevelFilter::WARN),
         ];
         for (provider, core, want) in cases {
             let got = level_from_env(|name| match name {
@@ -166,6 +173,19 @@ mod tests {
             });
             assert_eq!(got, *want, "TF_LOG_PROVIDER={provider:?} TF_LOG={core:?}");
         }
+    }
+
+    #[test]
+    fn dependencies_stay_at_warn_whatever_our_level() {
+        let debug = targets(LevelFilter::DEBUG);
+        assert!(debug.would_enable("autopilot_provider::graph::client", &Level::DEBUG));
+        assert!(debug.would_enable("terraform_provider_autopilot", &Level::DEBUG));
+        assert!(!debug.would_enable("autopilot_provider", &Level::TRACE));
+        assert!(!debug.would_enable("h2::codec", &Level::DEBUG));
+        assert!(debug.would_enable("h2::codec", &Level::WARN));
+        let off = targets(LevelFilter::OFF);
+        assert!(!off.would_enable("autopilot_provider::plugin", &Level::ERROR));
+        assert!(off.would_enable("hyper", &Level::ERROR));
     }
 
     #[test]

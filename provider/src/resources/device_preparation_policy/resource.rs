@@ -17,7 +17,7 @@ use crate::framework::resource::{
 };
 use crate::framework::schema::Attribute;
 use crate::framework::timeouts;
-use crate::framework::validator::{each_element, int_between, one_of, regex, string_length, uuid};
+use crate::framework::validator::{all_chars, each_element, int_between, one_of, string_length, uuid};
 use crate::framework::{AttributePath, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::resources::ProviderData;
 use crate::resources::errors::{call_cx, graph_diagnostic};
@@ -496,7 +496,7 @@ impl Resource<ProviderData> for DevicePreparationPolicy {
             Attribute::set_of("role_scope_tag_ids", Type::String)
                 .default_value(Value::string_set([DEFAULT_SCOPE_TAG]))
                 .description("Intune scope tag ids (default `[\"0\"]`, the Default tag).")
-                .validator(each_element(regex("^[0-9]+$", "must be a scope tag id (digits, such as \"0\")"))),
+                .validator(each_element(all_chars(|c| c.is_ascii_digit(), "must be a scope tag id (digits, such as \"0\")"))),
             Attribute::string("created_date_time")
                 .computed()
                 .description("When the policy was created.")
