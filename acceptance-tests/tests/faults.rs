@@ -94,24 +94,37 @@ async fn settle(lag_ms: u64) {
     }
 }
 
-async fn run_case(emu: &Emulator, case: &Case, mode: &str, lag_ms: u64) -> Outcome {
+/// One case: fail one write of `phase`'s command (the destroy case first applies cleanly), run it
+/// again without the fault, and check it converged (apply: empty plan, state ⇔ emulator;
+/// destroy: nothing the configuration made is left, fixtures untouched).
+async fn run_case(emu: &Emulator, case: &Case, mode: &str, lag_ms: u64, phase: Phase) -> Outcome {
     let baseline = reset(emu).await.expect("reset");
+    let ws = workspace_for(emu, phase).await;
+    let command = match phase {
+        Phase::Apply => "apply",
+        Phase::Destroy => {
+            // The destroy sweep starts from a clean apply; only the destroy's writes count.
+            ws.apply().await.expect("clean apply");
+            settle(lag_ms).await;
+            "destroy"
+        }
+    };
+    let before = emu.requests().await.expect("log").len();
     set_faults(
         emu,
         json!({"fail_write_at": case.at, "fail_write_mode": mode, "fail_write_match": case.label}),
     )
     .await
     .expect("faults");
-    let ws = workflow::workspace(emu).await.expect("workspace");
-    let first = ws.terraform(&["apply", "-auto-approve", "-input=false"]).await.expect("apply runs");
+    let first = ws.terraform(&[command, "-auto-approve", "-input=false"]).await.expect("terraform runs");
     settle(lag_ms).await;
     set_faults(emu, json!({"fail_write_at": null, "fail_write_match": null})).await.expect("faults off");
     let log = emu.requests().await.expect("log");
-    let all = writes(&log);
+    let all: Vec<Write> = writes(&log).into_iter().filter(|w| w.log_index >= before).collect();
     if counted(case, &all) < case.at as usize {
         // Runs differ in their number of writes (re-reads and re-sends under lag): nothing to fail.
         return Outcome {
-            faulted: format!("(skipped: this run made {} such writes)", counted(case, &all)),
+            faulted: format!("(skipped: this {command} made {} such writes)", counted(case, &all)),
             first_apply_ok: first.success(),
             problem: None,
         };
@@ -130,31 +143,40 @@ async fn run_case(emu: &Emulator, case: &Case, mode: &str, lag_ms: u64) -> Outco
     if hit.len() != 1 {
         problem = Some(format!("expected exactly one faulted write, got: {faulted}"));
     }
-    let second = ws.terraform(&["apply", "-auto-approve", "-input=false"]).await.expect("apply runs");
+    let second = ws.terraform(&[command, "-auto-approve", "-input=false"]).await.expect("terraform runs");
     settle(lag_ms).await;
     if problem.is_none() && !second.success() {
-        problem = Some(format!("the apply after the fault failed:\n{}", second.combined()));
+        problem = Some(format!("the {command} after the fault failed:\n{}", second.combined()));
     }
     if problem.is_none() {
-        match ws.plan_is_empty().await {
-            Ok((true, _)) => {}
-            Ok((false, plan)) => problem = Some(format!("plan not empty:\n{}", plan.stdout)),
-            Err(e) => problem = Some(e.to_string()),
-        }
-    }
-    if problem.is_none() {
-        match state_vs_emulator(&ws, emu, &baseline).await {
-            Ok(p) if p.is_empty() => {}
-            Ok(p) => problem = Some(p.join("\n")),
-            Err(e) => problem = Some(e.to_string()),
-        }
+        problem = match phase {
+            Phase::Apply => converged(&ws, emu, &baseline).await,
+            Phase::Destroy => {
+                let left = destroyed_cleanly(&ws, emu, &baseline).await;
+                (!left.is_empty()).then(|| left.join("\n"))
+            }
+        };
     }
     if problem.is_some() && !first.success() {
         let text = first.combined();
         let tail: Vec<&str> = text.lines().filter(|l| l.contains("Error")).take(4).collect();
-        problem = problem.map(|p| format!("{p}\n(first apply: {})", tail.join(" | ")));
+        problem = problem.map(|p| format!("{p}\n(first {command}: {})", tail.join(" | ")));
     }
     Outcome { faulted, first_apply_ok: first.success(), problem }
+}
+
+/// After an apply: an empty plan, and state ⇔ emulator; the first problem found, if any.
+async fn converged(ws: &Workspace, emu: &Emulator, baseline: &Value) -> Option<String> {
+    match ws.plan_is_empty().await {
+        Ok((true, _)) => {}
+        Ok((false, plan)) => return Some(format!("plan not empty:\n{}", plan.stdout)),
+        Err(e) => return Some(e.to_string()),
+    }
+    match state_vs_emulator(ws, emu, baseline).await {
+        Ok(p) if p.is_empty() => None,
+        Ok(p) => Some(p.join("\n")),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// Which terraform command the sweep fails the writes of.
@@ -231,10 +253,7 @@ async fn sweep(mode: &str, phase: Phase) {
     let mut failures = Vec::new();
     let mut table = Vec::new();
     for case in &cases {
-        let out = match phase {
-            Phase::Apply => run_case(&emu, case, mode, lag).await,
-            Phase::Destroy => run_destroy_case(&emu, case, mode, lag).await,
-        };
+        let out = run_case(&emu, case, mode, lag, phase).await;
         table.push(format!(
             "  {:>2} {:<78} first {} {}{}",
             case.at,
@@ -341,65 +360,6 @@ fn without_empty_assignments(object: &Value) -> Value {
         map.remove("assignments");
     }
     object
-}
-
-/// One case of the destroy sweep: apply cleanly, fail one write of `terraform destroy` (which
-/// may then fail), and a second destroy must leave nothing the configuration made.
-async fn run_destroy_case(emu: &Emulator, case: &Case, mode: &str, lag_ms: u64) -> Outcome {
-    let baseline = reset(emu).await.expect("reset");
-    let ws = workspace_for(emu, Phase::Destroy).await;
-    ws.apply().await.expect("clean apply");
-    settle(lag_ms).await;
-    let before = emu.requests().await.expect("log").len();
-    set_faults(
-        emu,
-        json!({"fail_write_at": case.at, "fail_write_mode": mode, "fail_write_match": case.label}),
-    )
-    .await
-    .expect("faults");
-    let first = ws.terraform(&["destroy", "-auto-approve", "-input=false"]).await.expect("destroy runs");
-    settle(lag_ms).await;
-    set_faults(emu, json!({"fail_write_at": null, "fail_write_match": null})).await.expect("faults off");
-    let log = emu.requests().await.expect("log");
-    let all: Vec<Write> = writes(&log).into_iter().filter(|w| w.log_index >= before).collect();
-    if counted(case, &all) < case.at as usize {
-        return Outcome {
-            faulted: format!("(skipped: this destroy made {} such writes)", counted(case, &all)),
-            first_apply_ok: first.success(),
-            problem: None,
-        };
-    }
-    let hit: Vec<Write> = all.into_iter().filter(|w| w.status == 503 || w.response_dropped).collect();
-    let faulted = match hit.as_slice() {
-        [one] => one.label(),
-        [] => "(no write faulted)".to_owned(),
-        many => format!(
-            "{} writes faulted: {}",
-            many.len(),
-            many.iter().map(Write::label).collect::<Vec<_>>().join(", ")
-        ),
-    };
-    let mut problem = None;
-    if hit.len() != 1 {
-        problem = Some(format!("expected exactly one faulted write, got: {faulted}"));
-    }
-    let second = ws.terraform(&["destroy", "-auto-approve", "-input=false"]).await.expect("destroy runs");
-    settle(lag_ms).await;
-    if problem.is_none() && !second.success() {
-        problem = Some(format!("the destroy after the fault failed:\n{}", second.combined()));
-    }
-    if problem.is_none() {
-        let left = destroyed_cleanly(&ws, emu, &baseline).await;
-        if !left.is_empty() {
-            problem = Some(left.join("\n"));
-        }
-    }
-    if problem.is_some() && !first.success() {
-        let text = first.combined();
-        let tail: Vec<&str> = text.lines().filter(|l| l.contains("Error")).take(4).collect();
-        problem = problem.map(|p| format!("{p}\n(first destroy: {})", tail.join(" | ")));
-    }
-    Outcome { faulted, first_apply_ok: first.success(), problem }
 }
 
 #[tokio::test(flavor = "multi_thread")]
