@@ -92,6 +92,21 @@ async fn plan_create(data: &super::super::ProviderData, plan: &Value) -> ModifyP
     resp
 }
 
+/// Expects exactly one assignment create, answered with the device group's required assignment.
+async fn mount_create_once(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(format!("{}/assignments", app_path())))
+        .respond_with(ResponseTemplate::new(201).set_body_json(graph_assignment(
+            &format!("{DEVICES}_1_0"),
+            DEVICES,
+            "required",
+            "hideAll",
+        )))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 fn no_errors(d: &Diagnostics) {
     assert!(!d.has_error(), "{d:?}");
 }
@@ -112,17 +127,7 @@ async fn create_posts_one_assignment_and_never_uses_assign() {
     let server = MockServer::start().await;
     mount_app(&server, "#microsoft.graph.win32LobApp").await;
     mount_list(&server, vec![graph_assignment(&format!("{OTHER}_0_0"), OTHER, "available", "showAll")]).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{}/assignments", app_path())))
-        .respond_with(ResponseTemplate::new(201).set_body_json(graph_assignment(
-            &format!("{DEVICES}_1_0"),
-            DEVICES,
-            "required",
-            "hideAll",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_create_once(&server).await;
     let data = provider_data(&server.uri());
     let plan = planned(Value::unknown(), win32_hide_all());
     let r = AppAssignmentResource
@@ -158,17 +163,7 @@ async fn create_with_the_type_known_from_the_plan_does_not_get_the_app_again() {
         .mount(&server)
         .await;
     mount_list(&server, Vec::new()).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{}/assignments", app_path())))
-        .respond_with(ResponseTemplate::new(201).set_body_json(graph_assignment(
-            &format!("{DEVICES}_1_0"),
-            DEVICES,
-            "required",
-            "hideAll",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_create_once(&server).await;
     let data = provider_data(&server.uri());
     let mut plan = planned(Value::unknown(), win32_hide_all());
     plan.set_attr("app_type", "win32LobApp");
