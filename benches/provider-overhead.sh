@@ -8,7 +8,8 @@
 #   null 2.1.2      plugin SDK (protocol 5)
 # Prints the tool's table and, at the end, our figures as ratios of the framework provider's.
 #   benches/provider-overhead.sh [--runs N]
-# LINUX_STATIC=1 measures the statically linked build (LINUX_STATIC=1 scripts/release).
+# Measures the binary scripts/release ships (on Linux statically linked); LINUX_STATIC=0
+# measures the dynamically linked `cargo build --release` instead.
 # PROVIDER_OVERHEAD=path/to/provider-overhead and ANCHORS=dir override the defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,17 +32,8 @@ fi
 workato=$(ls "$anchors"/terraform-provider-workato_* | head -1)
 null=$(ls "$anchors"/terraform-provider-null_* | head -1)
 
-echo "== building the release binary"
-if [ "${LINUX_STATIC:-0}" = 1 ]; then
-  # The statically linked build of `LINUX_STATIC=1 scripts/release`.
-  host=$(rustc -vV | sed -n 's/^host: //p')
-  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static" \
-    cargo build -q --release --locked -p terraform-provider-autopilot --bin terraform-provider-autopilot --target "$host"
-  ours=$root/target/$host/release/terraform-provider-autopilot
-else
-  cargo build -q --release --locked -p terraform-provider-autopilot --bin terraform-provider-autopilot
-  ours=$root/target/release/terraform-provider-autopilot
-fi
+echo "== building the release binary (scripts/build-release: what users install)"
+ours=$(scripts/build-release | tail -1)/terraform-provider-autopilot
 
 out=$root/target/provider-overhead.json
 python3 "$tool" --runs "$runs" --skip lifecycle \

@@ -42,12 +42,26 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
+/// Names a directory holding an already built provider binary to test instead of the debug
+/// build: `scripts/test` points it at the release binary, so the acceptance tests run what
+/// users install (on Linux the statically linked build).
+pub const PROVIDER_DIR_ENV: &str = "AUTOPILOT_PROVIDER_DIR";
+
 /// Build the provider binary once per test process and return the directory holding it
-/// (what `dev_overrides` points at).
+/// (what `dev_overrides` points at), or the directory `AUTOPILOT_PROVIDER_DIR` names.
 pub fn provider_dir() -> Result<PathBuf> {
     static BUILT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            let binary = format!("terraform-provider-autopilot{}", std::env::consts::EXE_SUFFIX);
+            if let Some(dir) = std::env::var_os(PROVIDER_DIR_ENV) {
+                let dir = PathBuf::from(dir);
+                return if dir.join(&binary).is_file() {
+                    Ok(dir)
+                } else {
+                    Err(format!("{PROVIDER_DIR_ENV}={}: no {binary} there", dir.display()))
+                };
+            }
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = std::process::Command::new(cargo)
                 .args([
@@ -65,7 +79,7 @@ pub fn provider_dir() -> Result<PathBuf> {
                 return Err("cargo build of the provider failed".into());
             }
             let dir = target_dir().join("debug");
-            if dir.join(format!("terraform-provider-autopilot{}", std::env::consts::EXE_SUFFIX)).is_file() {
+            if dir.join(&binary).is_file() {
                 Ok(dir)
             } else {
                 Err(format!("provider binary not found in {}", dir.display()))

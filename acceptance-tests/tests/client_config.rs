@@ -53,6 +53,30 @@ async fn reads_the_caller_through_the_token_endpoint() {
     emu.stop().await;
 }
 
+/// Graph and the token endpoint reached by host name rather than an IP literal, so the release
+/// build's resolver is exercised (hickory reading /etc/hosts in the statically linked Linux
+/// build, glibc's getaddrinfo in the others). `localhost` may also resolve to ::1, where the
+/// emulator does not listen: the client must move on to 127.0.0.1.
+#[tokio::test(flavor = "multi_thread")]
+async fn reaches_graph_by_host_name() {
+    let emu = emulator(&[]).await;
+    let sp = seed_own_service_principal(&emu).await;
+    let by_name = emu.url.replacen("127.0.0.1", "localhost", 1);
+    assert_ne!(by_name, emu.url, "the emulator's URL names 127.0.0.1: {}", emu.url);
+    let mut env = emu.provider_env();
+    for (key, value) in &mut env {
+        if key == "AUTOPILOT_GRAPH_ENDPOINT" || key == "AUTOPILOT_AUTHORITY_HOST" {
+            value.clone_from(&by_name);
+        }
+    }
+    let ws = Workspace::with_env(env).expect("workspace");
+    ws.write("main.tf", &format!("{PROVIDER_HEADER}{CONFIG}")).expect("write");
+    ws.apply().await.expect("apply through localhost");
+    let out = ws.must(&["output", "-raw", "object_id"]).await.expect("output");
+    assert_eq!(out.stdout.trim(), sp);
+    emu.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn survives_throttling_and_consistency_lag() {
     let emu = emulator(&["--throttle-percent", "30", "--consistency-lag-ms", "2000", "--seed", "7"]).await;

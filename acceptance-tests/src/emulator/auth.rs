@@ -249,8 +249,7 @@ pub async fn token(
         );
     }
     let scope = field("scope");
-    let emulator_scope = format!("{}/.default", state.base_url());
-    if scope != "https://graph.microsoft.com/.default" && scope != emulator_scope {
+    if scope != "https://graph.microsoft.com/.default" && !is_own_default_scope(scope, &state.base_url()) {
         return aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
@@ -407,6 +406,20 @@ pub fn verify_assertion_signature(jwt: &str, certificates: &[Vec<u8>]) -> Result
         .map_err(|_| "the signature does not verify under the registered certificate")
 }
 
+/// Whether `scope` is `<the emulator's own base URL>/.default`, the base URL written with any of
+/// the names its certificate carries (127.0.0.1, localhost, ::1): a provider configured with
+/// `https://localhost:PORT` asks for that resource, which is this same server.
+fn is_own_default_scope(scope: &str, base_url: &str) -> bool {
+    let Some(resource) = scope.strip_suffix("/.default") else { return false };
+    let (Ok(asked), Ok(own)) = (url::Url::parse(resource), url::Url::parse(base_url)) else { return false };
+    let loopback_name = |u: &url::Url| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    asked.scheme() == own.scheme()
+        && asked.port_or_known_default() == own.port_or_known_default()
+        && asked.path() == "/"
+        && loopback_name(&asked)
+        && loopback_name(&own)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,5 +492,22 @@ mod tests {
         }
         assert!(check_assertion("a.b", id, &auds, 100).is_err());
         assert!(check_assertion("not.base64!.x", id, &auds, 100).is_err());
+    }
+
+    #[test]
+    fn the_own_resource_is_accepted_under_each_loopback_name_and_nothing_else() {
+        let base = "https://127.0.0.1:4431";
+        for ok in ["https://127.0.0.1:4431/.default", "https://localhost:4431/.default", "https://[::1]:4431/.default"] {
+            assert!(super::is_own_default_scope(ok, base), "{ok}");
+        }
+        for bad in [
+            "https://localhost:4432/.default",
+            "http://localhost:4431/.default",
+            "https://localhost:4431/v1.0/.default",
+            "https://evil.example:4431/.default",
+            "https://localhost:4431",
+        ] {
+            assert!(!super::is_own_default_scope(bad, base), "{bad}");
+        }
     }
 }
