@@ -497,7 +497,11 @@ mod tests {
     #[test]
     fn the_own_resource_is_accepted_under_each_loopback_name_and_nothing_else() {
         let base = "https://127.0.0.1:4431";
-        for ok in ["https://127.0.0.1:4431/.default", "https://localhost:4431/.default", "https://[::1]:4431/.default"] {
+        for ok in [
+            "https://127.0.0.1:4431/.default",
+            "https://localhost:4431/.default",
+            "https://[::1]:4431/.default",
+        ] {
             assert!(super::is_own_default_scope(ok, base), "{ok}");
         }
         for bad in [
