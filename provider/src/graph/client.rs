@@ -148,12 +148,7 @@ pub(super) struct Inner {
     preset_tokens: Option<Arc<dyn TokenSource>>,
     pub(super) limiter: Limiter,
     pub(super) coalescer: Coalescer,
-    /// See [`GraphClient::instance_id`].
-    instance_id: u64,
 }
-
-/// Source of [`GraphClient::instance_id`].
-static NEXT_INSTANCE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl fmt::Debug for GraphClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -224,15 +219,8 @@ impl GraphClient {
                 preset_tokens,
                 limiter,
                 coalescer,
-                instance_id: NEXT_INSTANCE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             }),
         }
-    }
-
-    /// A number unique to this client (and its clones) within the process: a key for caches
-    /// of facts that hold for one tenant, such as an Intune app's type.
-    pub fn instance_id(&self) -> u64 {
-        self.inner.instance_id
     }
 
     /// The configuration this client was built from.

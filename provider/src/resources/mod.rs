@@ -22,6 +22,8 @@ pub mod groups;
 pub mod observed;
 pub mod powershell_script;
 pub mod provider_config;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod tombstones;
 
 /// What `configure` produces and every resource and data source receives.
@@ -31,8 +33,27 @@ pub struct ProviderData {
     /// One client per provider instance: one connection pool, one token cache, one
     /// Intune write budget for every resource of this tenant.
     pub graph: GraphClient,
-    /// What this process deleted, for lists that trail deletes.
+    /// What this provider instance learned from its own calls, for the calls after them
+    /// (Graph's replicas and Intune's lists trail writes; some facts never change):
+    /// what it deleted, for lists that trail deletes;
     pub deleted: tombstones::Tombstones,
+    /// the groups it created, for the plans that check them right after;
+    pub created_groups: groups::created::CreatedGroups,
+    /// the app types and scripts its data sources and resources saw.
+    pub observed: observed::Observed,
+}
+
+impl ProviderData {
+    /// Provider data for `graph`, with nothing remembered yet.
+    pub fn new(settings: provider_config::ProviderSettings, graph: GraphClient) -> Self {
+        ProviderData {
+            settings,
+            graph,
+            deleted: Default::default(),
+            created_groups: Default::default(),
+            observed: Default::default(),
+        }
+    }
 }
 
 /// The `autopilot` provider.
@@ -64,7 +85,7 @@ impl Provider for AutopilotProvider {
         let graph = GraphClient::with_tuning(settings.graph.clone(), tuning).map_err(|e| {
             Diagnostics::from(Diagnostic::error("Configuring the Microsoft Graph client", e.to_string()))
         })?;
-        Ok(ProviderData { settings, graph, deleted: Default::default() })
+        Ok(ProviderData::new(settings, graph))
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {

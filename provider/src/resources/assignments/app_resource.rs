@@ -22,7 +22,6 @@ use crate::graph::client::Api;
 use crate::graph::error::Error;
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
-use crate::resources::observed;
 use crate::resources::powershell_script::resource::{cfg_str, findings_to_diagnostics};
 
 use super::app_model::{
@@ -81,12 +80,12 @@ async fn app_type_info(
     data: &ProviderData,
     app_id: &str,
 ) -> Result<Option<MobileAppInfo>, Diagnostic> {
-    if let Some(odata_type) = observed::app_odata_type(&data.graph, app_id) {
+    if let Some(odata_type) = data.observed.app_odata_type(app_id) {
         return Ok(Some(MobileAppInfo::of_type(app_id, &odata_type)));
     }
     let found = get_app(ctx, data, app_id).await?;
     if let Some(app) = &found {
-        observed::remember_app(&data.graph, &app.id, &app.odata_type);
+        data.observed.remember_app(&app.id, &app.odata_type);
     }
     Ok(found)
 }

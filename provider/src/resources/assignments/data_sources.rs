@@ -114,7 +114,7 @@ impl DataSource<ProviderData> for MobileAppDataSource {
             }
         };
         // The app assignments and the policy planned next need this type: no second lookup.
-        crate::resources::observed::remember_app(&data.graph, &app.id, &app.odata_type);
+        data.observed.remember_app(&app.id, &app.odata_type);
         let state = Value::object()
             .set("id", app.id)
             .set("display_name", app.display_name)
@@ -194,7 +194,7 @@ impl DataSource<ProviderData> for PowerShellScriptDataSource {
             }
         };
         // The policy planned next checks that the script exists: it does.
-        crate::resources::observed::remember_script(&data.graph, &script.id);
+        data.observed.remember_script(&script.id);
         let state = Value::object()
             .set("id", script.id)
             .set("display_name", script.display_name)

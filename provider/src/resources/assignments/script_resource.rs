@@ -117,7 +117,7 @@ async fn create_locked(
         .map_err(|e| graph_diagnostic(op(action, false), &e))?
         .ok_or_else(|| missing_script(action, script_id))?;
     // Its assignments were listed, so the script exists (the policy planned next checks that).
-    crate::resources::observed::remember_script(&data.graph, script_id);
+    data.observed.remember_script(script_id);
     if let Found::ByTarget(i) | Found::ById(i) = find_owned(&current, None, &key) {
         return Ok(entry_id(&current[i]).unwrap_or_default().to_owned());
     }

@@ -430,7 +430,7 @@ impl Resource<ProviderData> for DeviceJoinSettings {
         // show them yet): a group, and a device group if the provisioning client owns it.
         for (attr, kind, ids) in &mut checks {
             ids.retain(|id| {
-                let Some(created) = crate::resources::groups::created::recall(&data.graph, id) else {
+                let Some(created) = data.created_groups.recall(id) else {
                     return true;
                 };
                 if *kind != "group" {
@@ -584,7 +584,7 @@ mod tests {
     use crate::framework::resource::{ModifyPlanRequest, ModifyPlanResponse};
     use crate::framework::value::ObjectBuilder;
     use crate::resources::assignments::testkit::{ctx, provider_data};
-    use crate::resources::groups::created::{CreatedGroup, remember};
+    use crate::resources::groups::created::CreatedGroup;
 
     async fn plan_with_groups(data: &ProviderData, groups: &[&str]) -> ModifyPlanResponse {
         let config = ObjectBuilder::for_schema(&DeviceJoinSettings.schema())
@@ -609,8 +609,8 @@ mod tests {
         let data = provider_data(&server.uri());
         let users = "5a000000-0000-4000-8000-000000000001";
         let devices = "5a000000-0000-4000-8000-000000000002";
-        remember(&data.graph, users, CreatedGroup { owned_by_provisioning_client: false });
-        remember(&data.graph, devices, CreatedGroup { owned_by_provisioning_client: true });
+        data.created_groups.remember(users, CreatedGroup { owned_by_provisioning_client: false });
+        data.created_groups.remember(devices, CreatedGroup { owned_by_provisioning_client: true });
         let resp = plan_with_groups(&data, &[users, devices]).await;
         assert!(!resp.diagnostics.has_error(), "{:?}", resp.diagnostics);
         let warnings: Vec<&str> = resp.diagnostics.iter().map(|d| d.summary.as_str()).collect();

@@ -23,7 +23,6 @@ use crate::graph::odata::{Query, path_segment};
 use crate::graph::{CallCx, Error, ErrorKind, GraphRequest, Method};
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
-use crate::resources::observed;
 
 /// Collection path of settings-catalog policies (beta only).
 pub const POLICIES: &str = "/deviceManagement/configurationPolicies";
@@ -294,8 +293,7 @@ pub async fn bind(ctx: &Ctx, data: &ProviderData, id: &str, group: Option<&str>)
     let body = membership::set_target_body(group);
     // A device group this apply created with the provisioning client as owner: until the owner
     // binding reaches Intune, it reports the owner missing; that is lag too.
-    let owner_may_lag = crate::resources::groups::created::recall(&data.graph, group)
-        .is_some_and(|g| g.owned_by_provisioning_client);
+    let owner_may_lag = data.created_groups.recall(group).is_some_and(|g| g.owned_by_provisioning_client);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -389,7 +387,7 @@ async fn get_optional(cx: &CallCx, data: &ProviderData, api: Api, path: &str) ->
 /// Answered from [`observed`] when this process has seen the app (its data source, an app
 /// assignment's plan, an earlier lookup).
 pub async fn app(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<Result<AppType, String>> {
-    if let Some(odata_type) = observed::app_odata_type(&data.graph, id) {
+    if let Some(odata_type) = data.observed.app_odata_type(id) {
         return Lookup::Found(
             AppType::from_odata_type(&odata_type)
                 .map_err(|error| app_type::MobileAppError::Type { app_id: id.to_owned(), error }.to_string()),
@@ -399,7 +397,7 @@ pub async fn app(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<Result<Ap
     match get_optional(cx, data, Api::Beta, &path).await {
         Lookup::Found(v) => {
             if let Some(odata_type) = v.get("@odata.type").and_then(Json::as_str) {
-                observed::remember_app(&data.graph, id, odata_type);
+                data.observed.remember_app(id, odata_type);
             }
             Lookup::Found(app_type::from_mobile_app(&v).map(|(_, t)| t).map_err(|e| e.to_string()))
         }
@@ -411,13 +409,13 @@ pub async fn app(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<Result<Ap
 /// Whether a PowerShell platform script exists; yes without a request when this process saw
 /// it moments ago ([`observed`]: its data source, or its assignment's write).
 pub async fn script(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<()> {
-    if observed::script_seen(&data.graph, id) {
+    if data.observed.script_seen(id) {
         return Lookup::Found(());
     }
     let path = format!("/deviceManagement/deviceManagementScripts/{}?$select=id", path_segment(id));
     match get_optional(cx, data, Api::Beta, &path).await {
         Lookup::Found(_) => {
-            observed::remember_script(&data.graph, id);
+            data.observed.remember_script(id);
             Lookup::Found(())
         }
         Lookup::Missing => Lookup::Missing,

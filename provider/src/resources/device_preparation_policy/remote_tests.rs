@@ -1,10 +1,8 @@
 //! The Graph sequences of the resource against wiremock on 127.0.0.1: adopting the policy after
 //! an unanswered create, the app-only 500 on binding, a rejected binding, and paged settings.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -13,44 +11,10 @@ use super::super::catalog::{TEMPLATE_AUTOMATIC, TEMPLATE_USER_DRIVEN, Template};
 use super::super::model::DeploymentMode;
 use super::super::remote;
 use crate::framework::resource::Ctx;
-use crate::graph::auth::{AccessToken, TokenSource};
-use crate::graph::config::{Credential, GraphConfig, Secret};
-use crate::graph::retry::RetryPolicy;
-use crate::graph::{GraphClient, Tuning};
 use crate::resources::ProviderData;
-use crate::resources::provider_config::ProviderSettings;
-
-#[derive(Debug)]
-struct FakeTokens;
-
-#[async_trait]
-impl TokenSource for FakeTokens {
-    async fn fetch(&self) -> crate::graph::error::Result<AccessToken> {
-        Ok(AccessToken { token: Secret::new("tok"), expires_at: Instant::now() + Duration::from_secs(3600) })
-    }
-}
 
 fn data(server: &MockServer) -> ProviderData {
-    let config = GraphConfig {
-        tenant_id: "tenant".into(),
-        credential: Credential::ClientSecret { client_id: "app".into(), secret: Secret::new("s") },
-        graph_endpoint: url::Url::parse(&server.uri()).unwrap(),
-        authority_host: url::Url::parse("https://login.microsoftonline.com").unwrap(),
-        ca_certificate_file: None,
-        user_agent: "autopilot-test".into(),
-    };
-    let tuning = Tuning {
-        retry: RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(2),
-        },
-        // The mocks answer single requests; `$batch` sharing is tested in `graph::tests`.
-        coalesce_reads: false,
-        ..Tuning::default()
-    };
-    let graph = GraphClient::with_token_source(config.clone(), tuning, Arc::new(FakeTokens)).unwrap();
-    ProviderData { settings: ProviderSettings { graph: config }, graph, deleted: Default::default() }
+    crate::resources::testkit::provider_data(&server.uri())
 }
 
 /// A context whose deadline only guards against hangs.
@@ -246,8 +210,7 @@ async fn a_missing_owner_of_a_group_this_apply_created_is_waited_out_not_of_anot
     assert!(err.detail.contains("not an owner"), "{}", err.detail);
     // The group this client created with the provisioning client bound: lag (second rejection,
     // then accepted).
-    crate::resources::groups::created::remember(
-        &d.graph,
+    d.created_groups.remember(
         "g-new",
         crate::resources::groups::created::CreatedGroup { owned_by_provisioning_client: true },
     );

@@ -287,7 +287,7 @@ async fn check_device_group(ctx: &Ctx, data: &ProviderData, group: &str, diags: 
     let path = AttributePath::new("device_group_id");
     // Created by this apply moments ago (typically the planned value was unknown until then):
     // its facts are what the create made; a replica may not show the group yet.
-    let facts = match crate::resources::groups::created::recall(&data.graph, group) {
+    let facts = match data.created_groups.recall(group) {
         Some(created) => Lookup::Found(remote::GroupFacts {
             security_enabled: true,
             dynamic: false,

@@ -2,8 +2,8 @@
 //! read with retries through eventual consistency, owner/member changes in `$batch`es,
 //! and the provisioning client lookup.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::collections::{BTreeMap, BTreeSet};
+
 use std::time::Duration;
 
 use crate::graph::consistency::{retry_not_found, retry_not_found_with, wait_until};
@@ -21,17 +21,13 @@ use super::wire::{
     SERVICE_PRINCIPAL_SELECT, ServicePrincipal, USER_SELECT, User, group_path, group_read_path, list_path,
     pick_created, service_principal_by_app_id_path, service_principal_path,
 };
+use crate::resources::observed::Observed;
 
 /// Waits before each look-up for a group whose create answer was lost (replication lag).
 const FIND_CREATED_DELAYS: [Duration; 4] =
     [Duration::ZERO, Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)];
 /// How far the server's clock may be behind ours when comparing creation times.
 const CREATED_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
-/// The Intune Provisioning Client found by each Graph client ([`GraphClient::instance_id`]); a
-/// missing one is not remembered.
-static PROVISIONING_CLIENTS: LazyLock<Mutex<HashMap<u64, ServicePrincipal>>> =
-    LazyLock::new(Default::default);
-
 /// How long a refresh waits for a group created moments ago before taking a 404 as deleted:
 /// about 30 s (1 + 2 + 4 + 8 + 8 + 8).
 pub const NEW_GROUP_VISIBILITY: RetryPolicy =
@@ -158,20 +154,19 @@ impl<'a> GroupsApi<'a> {
     }
 
     /// The Intune Provisioning Client, created first when missing and `create_if_missing`.
-    /// Found once per Graph client: a device group's plan and its create both need it, and
-    /// the second lookup sat at the head of every apply's critical path.
+    /// Found once per provider instance (`seen`): a device group's plan and its create both
+    /// need it, and the second lookup sat at the head of every apply's critical path. A missing
+    /// one is not remembered.
     pub async fn provisioning_client(
         &self,
+        seen: &Observed,
         create_if_missing: bool,
     ) -> Result<ServicePrincipal, GroupsError> {
-        let key = self.client.instance_id();
-        // A poisoned map holds complete entries (each change is one insert).
-        let known = PROVISIONING_CLIENTS.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
-        if let Some(sp) = known {
+        if let Some(sp) = seen.provisioning_client() {
             return Ok(sp);
         }
         let sp = self.find_or_create_provisioning_client(create_if_missing).await?;
-        PROVISIONING_CLIENTS.lock().unwrap_or_else(PoisonError::into_inner).insert(key, sp.clone());
+        seen.remember_provisioning_client(&sp);
         Ok(sp)
     }
 

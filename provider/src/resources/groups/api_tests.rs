@@ -1,5 +1,6 @@
 //! The group operations against wiremock on 127.0.0.1 (plain http, fake token source).
 
+use crate::resources::observed::Observed;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -216,12 +217,16 @@ async fn provisioning_client_is_found_created_or_reported() {
         .await;
     let c = client(&server);
     let api = GroupsApi::new(&c, cx());
-    assert!(matches!(api.provisioning_client(false).await, Err(GroupsError::ProvisioningClientMissing)));
-    let sp = api.provisioning_client(true).await.unwrap();
+    let seen = Observed::default();
+    assert!(matches!(
+        api.provisioning_client(&seen, false).await,
+        Err(GroupsError::ProvisioningClientMissing)
+    ));
+    let sp = api.provisioning_client(&seen, true).await.unwrap();
     assert_eq!(sp.id, SP);
-    // Found once per client: asking again sends nothing.
+    // Found once per provider instance: asking again sends nothing.
     let sent = server.received_requests().await.unwrap().len();
-    assert_eq!(api.provisioning_client(false).await.unwrap().id, SP);
+    assert_eq!(api.provisioning_client(&seen, false).await.unwrap().id, SP);
     assert_eq!(server.received_requests().await.unwrap().len(), sent);
     let received = server.received_requests().await.unwrap();
     let post = received.iter().find(|r| r.method.as_str() == "POST").unwrap();
@@ -244,7 +249,7 @@ async fn provisioning_client_is_found_created_or_reported() {
         .mount(&server)
         .await;
     let c = client(&server);
-    let err = GroupsApi::new(&c, cx()).provisioning_client(true).await.unwrap_err();
+    let err = GroupsApi::new(&c, cx()).provisioning_client(&Observed::default(), true).await.unwrap_err();
     assert!(matches!(err, GroupsError::ProvisioningClientNotCreated(_)));
     assert!(err.to_string().contains("Application.ReadWrite.All"), "{err}");
 }

@@ -15,8 +15,8 @@ use crate::framework::{Diagnostics, Value};
 use super::api::GroupsApi;
 use super::identity::{PROVISIONING_CLIENT_APP_ID, provisioning_client_app_id};
 use super::object_id::ObjectId;
-use super::resource::GraphAccess;
 use super::wire::Group;
+use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 
 fn computed_string(name: &str, description: &str) -> Attribute {
@@ -102,7 +102,7 @@ impl GroupDataSource {
 }
 
 #[async_trait]
-impl<D: GraphAccess> DataSource<D> for GroupDataSource {
+impl DataSource<ProviderData> for GroupDataSource {
     fn type_name(&self) -> &'static str {
         "autopilot_group"
     }
@@ -111,8 +111,13 @@ impl<D: GraphAccess> DataSource<D> for GroupDataSource {
         Self::schema()
     }
 
-    async fn read(&self, ctx: &Ctx, data: &D, req: ReadDataRequest<'_>) -> (Option<Value>, Diagnostics) {
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        data: &ProviderData,
+        req: ReadDataRequest<'_>,
+    ) -> (Option<Value>, Diagnostics) {
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         let id = match configured_id(req.config, "object_id") {
             Ok(id) => id,
             Err(d) => return (None, d),
@@ -183,7 +188,7 @@ impl UserDataSource {
 }
 
 #[async_trait]
-impl<D: GraphAccess> DataSource<D> for UserDataSource {
+impl DataSource<ProviderData> for UserDataSource {
     fn type_name(&self) -> &'static str {
         "autopilot_user"
     }
@@ -192,7 +197,12 @@ impl<D: GraphAccess> DataSource<D> for UserDataSource {
         Self::schema()
     }
 
-    async fn read(&self, ctx: &Ctx, data: &D, req: ReadDataRequest<'_>) -> (Option<Value>, Diagnostics) {
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        data: &ProviderData,
+        req: ReadDataRequest<'_>,
+    ) -> (Option<Value>, Diagnostics) {
         let key = match configured_id(req.config, "object_id") {
             Ok(Some(id)) => id.to_string(),
             Ok(None) => match req.config.get_str("user_principal_name") {
@@ -201,7 +211,7 @@ impl<D: GraphAccess> DataSource<D> for UserDataSource {
             },
             Err(d) => return (None, d),
         };
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         match api.user(&key).await {
             Ok(Some(user)) => (
                 Some(
@@ -257,7 +267,7 @@ impl ServicePrincipalDataSource {
 }
 
 #[async_trait]
-impl<D: GraphAccess> DataSource<D> for ServicePrincipalDataSource {
+impl DataSource<ProviderData> for ServicePrincipalDataSource {
     fn type_name(&self) -> &'static str {
         "autopilot_service_principal"
     }
@@ -266,8 +276,13 @@ impl<D: GraphAccess> DataSource<D> for ServicePrincipalDataSource {
         Self::schema()
     }
 
-    async fn read(&self, ctx: &Ctx, data: &D, req: ReadDataRequest<'_>) -> (Option<Value>, Diagnostics) {
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+    async fn read(
+        &self,
+        ctx: &Ctx,
+        data: &ProviderData,
+        req: ReadDataRequest<'_>,
+    ) -> (Option<Value>, Diagnostics) {
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         let found = match (configured_id(req.config, "object_id"), configured_id(req.config, "app_id")) {
             (Err(d), _) | (_, Err(d)) => return (None, d),
             (Ok(Some(id)), _) => api.service_principal(&id).await,

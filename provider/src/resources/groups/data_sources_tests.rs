@@ -2,12 +2,13 @@ use serde_json::{Value as Json, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::super::test_support::{TestData, ctx, data};
+use super::super::test_support::{ctx, data};
 use super::*;
+use crate::resources::ProviderData;
 
 const SP: &str = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
 
-async fn read<S: DataSource<TestData>>(
+async fn read<S: DataSource<ProviderData>>(
     source: &S,
     server: &MockServer,
     config: Value,

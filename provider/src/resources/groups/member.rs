@@ -16,8 +16,8 @@ use crate::framework::{Diagnostics, Value, plan_modifier, timeouts};
 
 use super::api::GroupsApi;
 use super::object_id::ObjectId;
-use super::resource::GraphAccess;
 use super::wire::Relation;
+use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 
 fn op(action: &str) -> Op<'_> {
@@ -84,7 +84,7 @@ fn state(group: &str, member: &str, timeouts_value: Option<&Value>) -> Value {
 }
 
 #[async_trait]
-impl<D: GraphAccess> Resource<D> for GroupMemberResource {
+impl Resource<ProviderData> for GroupMemberResource {
     fn type_name(&self) -> &'static str {
         "autopilot_group_member"
     }
@@ -93,7 +93,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
         schema()
     }
 
-    async fn create(&self, ctx: &Ctx, data: &D, req: CreateRequest<'_>) -> StateResult {
+    async fn create(&self, ctx: &Ctx, data: &ProviderData, req: CreateRequest<'_>) -> StateResult {
         let mut result = StateResult::default();
         let (group_raw, member_raw, group, member) = match ids(req.planned) {
             Ok(ids) => ids,
@@ -102,7 +102,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
                 return result;
             }
         };
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         if let Err(e) = api.add_reference(&group, Relation::Members, &member).await {
             result.diagnostics.push(graph_diagnostic(op("Adding the group member"), &e));
             return result;
@@ -121,7 +121,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
         result
     }
 
-    async fn read(&self, ctx: &Ctx, data: &D, req: ReadRequest<'_>) -> StateResult {
+    async fn read(&self, ctx: &Ctx, data: &ProviderData, req: ReadRequest<'_>) -> StateResult {
         let mut result = StateResult { private: req.private.to_vec(), ..Default::default() };
         let (_, _, group, member) = match ids(req.current) {
             Ok(ids) => ids,
@@ -130,7 +130,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
                 return result;
             }
         };
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         match api.contains(&group, Relation::Members, &member).await {
             Ok(true) => result.state = Some(req.current.clone()),
             Ok(false) => {}
@@ -143,7 +143,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
         result
     }
 
-    async fn update(&self, _ctx: &Ctx, _data: &D, req: UpdateRequest<'_>) -> StateResult {
+    async fn update(&self, _ctx: &Ctx, _data: &ProviderData, req: UpdateRequest<'_>) -> StateResult {
         // Both ids force replacement; only `timeouts` can change in place.
         StateResult {
             state: Some(req.planned.clone()),
@@ -152,12 +152,12 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
         }
     }
 
-    async fn delete(&self, ctx: &Ctx, data: &D, req: DeleteRequest<'_>) -> Diagnostics {
+    async fn delete(&self, ctx: &Ctx, data: &ProviderData, req: DeleteRequest<'_>) -> Diagnostics {
         let mut diags = Diagnostics::new();
         let Ok((_, _, group, member)) = ids(req.prior) else {
             return diags;
         };
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         match api.remove_reference(&group, Relation::Members, &member).await {
             Err(e) if e.is_not_found() => {}
             Err(e) => diags.push(graph_diagnostic(op("Removing the group member"), &e)),
@@ -173,7 +173,7 @@ impl<D: GraphAccess> Resource<D> for GroupMemberResource {
         diags
     }
 
-    async fn import(&self, _ctx: &Ctx, _data: &D, id: &str) -> ImportResult {
+    async fn import(&self, _ctx: &Ctx, _data: &ProviderData, id: &str) -> ImportResult {
         let mut result = ImportResult::default();
         let parsed =
             id.split_once('/').filter(|(g, m)| ObjectId::parse(g).is_ok() && ObjectId::parse(m).is_ok());
@@ -194,9 +194,10 @@ mod tests {
     use wiremock::matchers::{method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    use super::super::test_support::{TestData, ctx, data};
+    use super::super::test_support::{ctx, data};
     use super::*;
     use crate::framework::apply::{ApplyRequest, apply_resource_change, read_resource};
+    use crate::resources::ProviderData;
 
     const GROUP: &str = "21d05557-b7b6-418f-86fa-a3118d751be4";
     const USER: &str = "4562bcc8-c436-4f95-b7c0-4f8ce89dca5e";
@@ -220,7 +221,7 @@ mod tests {
         let data = data(&server);
         let planned =
             ObjectBuilder::for_schema(&schema()).set("group_id", GROUP).set("member_id", USER).build();
-        let applied = apply_resource_change::<TestData>(
+        let applied = apply_resource_change::<ProviderData>(
             &GroupMemberResource,
             &ctx(),
             &data,
@@ -231,7 +232,7 @@ mod tests {
         let state = applied.state.unwrap();
         assert_eq!(state.get_str("id").map(str::to_owned), Some(format!("{GROUP}/{USER}")));
 
-        let read = read_resource::<TestData>(
+        let read = read_resource::<ProviderData>(
             &GroupMemberResource,
             &ctx(),
             &data,
@@ -251,7 +252,7 @@ mod tests {
             .await;
         let data = data(&server);
         let current = state(GROUP, USER, None);
-        let read = read_resource::<TestData>(
+        let read = read_resource::<ProviderData>(
             &GroupMemberResource,
             &ctx(),
             &data,
@@ -266,11 +267,11 @@ mod tests {
         let server = MockServer::start().await;
         let data = data(&server);
         let ok =
-            Resource::<TestData>::import(&GroupMemberResource, &ctx(), &data, &format!("{GROUP}/{USER}"))
+            Resource::<ProviderData>::import(&GroupMemberResource, &ctx(), &data, &format!("{GROUP}/{USER}"))
                 .await;
         assert_eq!(ok.state.unwrap().get_str("member_id"), Some(USER));
         for bad in [GROUP.to_owned(), format!("{GROUP}/x"), format!("/groups/{GROUP}/member/{USER}")] {
-            let r = Resource::<TestData>::import(&GroupMemberResource, &ctx(), &data, &bad).await;
+            let r = Resource::<ProviderData>::import(&GroupMemberResource, &ctx(), &data, &bad).await;
             assert!(r.diagnostics.has_error(), "{bad}");
         }
     }

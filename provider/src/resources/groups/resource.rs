@@ -19,31 +19,18 @@ use crate::framework::resource::{
 use crate::framework::schema::Schema;
 use crate::framework::value::ObjectBuilder;
 use crate::framework::{Diagnostics, Value};
-use crate::graph::GraphClient;
 use crate::resources::ProviderData;
 use crate::resources::errors::{Op, call_cx, graph_diagnostic};
 use crate::resources::fresh::{recently_created, stamp_created};
 
 use super::api::{GroupsApi, GroupsError};
-use super::created::{self, CreatedGroup};
+use super::created::CreatedGroup;
 use super::identity::{check_device_group, is_provisioning_client};
 use super::nickname;
 use super::object_id::ObjectId;
 use super::plan_members::{ChangePlan, member_changes, owner_changes};
 pub use super::schema::{Flavour, schema};
 use super::wire::{Group, NewGroup, ObjectKind, PatchGroup, Relation};
-
-/// What the group resources need from the configured provider: the Graph client. Generic
-/// so tests can run the resources against a client of their own.
-pub trait GraphAccess: Send + Sync + 'static {
-    fn graph(&self) -> &GraphClient;
-}
-
-impl GraphAccess for ProviderData {
-    fn graph(&self) -> &GraphClient {
-        &self.graph
-    }
-}
 
 /// `autopilot_group` or `autopilot_device_group`.
 #[derive(Debug, Clone, Copy)]
@@ -341,7 +328,7 @@ impl GroupResource {
 }
 
 #[async_trait]
-impl<D: GraphAccess> Resource<D> for GroupResource {
+impl Resource<ProviderData> for GroupResource {
     fn type_name(&self) -> &'static str {
         match self.flavour {
             Flavour::Group => "autopilot_group",
@@ -356,7 +343,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
     async fn modify_plan(
         &self,
         ctx: &Ctx,
-        data: Option<&D>,
+        data: Option<&ProviderData>,
         req: ModifyPlanRequest<'_>,
         resp: &mut ModifyPlanResponse,
     ) {
@@ -379,7 +366,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             resp.planned.set_attr("provisioning_client_object_id", Value::unknown());
         }
         let Some(data) = data else { return };
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         let renamed = req.prior.get_str("display_name") != display_name.as_deref();
         if resp.planned.get_bool("prevent_duplicate_names") == Some(true)
             && (is_create || renamed)
@@ -408,21 +395,23 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             && resp.planned.get_bool("create_provisioning_client_if_missing") == Some(false)
         {
             // Fail at plan rather than half-way through apply.
-            if let Err(e @ GroupsError::ProvisioningClientMissing) = api.provisioning_client(false).await {
+            if let Err(e @ GroupsError::ProvisioningClientMissing) =
+                api.provisioning_client(&data.observed, false).await
+            {
                 resp.diagnostics.push(error_diag("Finding the Intune Provisioning Client", SP_READ, &e));
             }
         }
     }
 
-    async fn create(&self, ctx: &Ctx, data: &D, req: CreateRequest<'_>) -> StateResult {
+    async fn create(&self, ctx: &Ctx, data: &ProviderData, req: CreateRequest<'_>) -> StateResult {
         let mut result = StateResult::default();
         let model = Model::from_value(req.planned);
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         let new = model.new_group();
         let mut owners: Vec<ObjectId> = Vec::new();
         let mut provisioning_client = None;
         if self.flavour == Flavour::DeviceGroup {
-            match api.provisioning_client(model.create_provisioning_client).await {
+            match api.provisioning_client(&data.observed, model.create_provisioning_client).await {
                 Ok(sp) => match ObjectId::parse(&sp.id) {
                     Ok(id) => {
                         owners.push(id.clone());
@@ -503,8 +492,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         if complete {
             // Resources planned next in this apply check the group; they trust what was just
             // created instead of a replica that may not show it yet.
-            created::remember(
-                data.graph(),
+            data.created_groups.remember(
                 id.as_str(),
                 CreatedGroup { owned_by_provisioning_client: provisioning_client.is_some() },
             );
@@ -547,7 +535,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         result
     }
 
-    async fn read(&self, ctx: &Ctx, data: &D, req: ReadRequest<'_>) -> StateResult {
+    async fn read(&self, ctx: &Ctx, data: &ProviderData, req: ReadRequest<'_>) -> StateResult {
         let mut result = StateResult { private: req.private.to_vec(), ..Default::default() };
         let Some(raw_id) = req.current.get_str("id") else {
             return result;
@@ -561,7 +549,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
                 return result;
             }
         };
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         // Right after import only `id` is set (display_name is required otherwise): read
         // every relation once so the imported state shows what the group has.
         let imported = req.current.attr("display_name").is_none_or(Value::is_null);
@@ -623,7 +611,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         result
     }
 
-    async fn update(&self, ctx: &Ctx, data: &D, req: UpdateRequest<'_>) -> StateResult {
+    async fn update(&self, ctx: &Ctx, data: &ProviderData, req: UpdateRequest<'_>) -> StateResult {
         let mut result = StateResult { private: req.planned_private.to_vec(), ..Default::default() };
         let prior = Model::from_value(req.prior);
         let model = Model::from_value(req.planned);
@@ -631,7 +619,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             result.diagnostics.error("Missing group id", "The prior state has no valid group id.");
             return result;
         };
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         let patch = PatchGroup::between(&prior.new_group(), &model.new_group());
         if let Err(e) = api.patch_group(&id, &patch).await {
             result.diagnostics.push(graph_diag("Updating the group", WRITE, &e));
@@ -639,7 +627,7 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
             return result;
         }
         let provisioning_client = if self.flavour == Flavour::DeviceGroup {
-            match api.provisioning_client(model.create_provisioning_client).await {
+            match api.provisioning_client(&data.observed, model.create_provisioning_client).await {
                 Ok(sp) => ObjectId::parse(&sp.id).ok(),
                 Err(e) => {
                     result.diagnostics.push(error_diag(
@@ -710,19 +698,19 @@ impl<D: GraphAccess> Resource<D> for GroupResource {
         result
     }
 
-    async fn delete(&self, ctx: &Ctx, data: &D, req: DeleteRequest<'_>) -> Diagnostics {
+    async fn delete(&self, ctx: &Ctx, data: &ProviderData, req: DeleteRequest<'_>) -> Diagnostics {
         let mut diags = Diagnostics::new();
         let Some(id) = req.prior.get_str("id").and_then(|s| ObjectId::parse(s).ok()) else {
             return diags;
         };
-        let api = GroupsApi::new(data.graph(), call_cx(ctx));
+        let api = GroupsApi::new(&data.graph, call_cx(ctx));
         if let Err(e) = api.delete_group(&id).await {
             diags.push(graph_diag("Deleting the group", WRITE, &e));
         }
         diags
     }
 
-    async fn import(&self, _ctx: &Ctx, _data: &D, id: &str) -> ImportResult {
+    async fn import(&self, _ctx: &Ctx, _data: &ProviderData, id: &str) -> ImportResult {
         let mut result = ImportResult::default();
         if let Err(e) = ObjectId::parse(id) {
             result.diagnostics.error("Invalid import id", format!("Import a group by its object id: {e}"));

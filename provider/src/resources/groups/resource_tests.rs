@@ -4,10 +4,11 @@ use serde_json::{Value as Json, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::super::test_support::{TestData, ctx, data};
+use super::super::test_support::{ctx, data};
 use super::*;
 use crate::framework::apply::{ApplyRequest, apply_resource_change, read_resource};
 use crate::framework::plan::{PlanRequest, plan_resource_change};
+use crate::resources::ProviderData;
 
 const GROUP: &str = "21d05557-b7b6-418f-86fa-a3118d751be4";
 const SP: &str = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
@@ -62,7 +63,7 @@ async fn device_group_create_binds_the_provisioning_client_and_derives_the_nickn
     let resource = GroupResource::device_group();
     let cfg = config(Flavour::DeviceGroup, &[("display_name", "Autopilot DPP devices".into())]);
 
-    let plan = plan_resource_change::<TestData>(
+    let plan = plan_resource_change::<ProviderData>(
         &resource,
         &ctx(),
         Some(&data),
@@ -73,7 +74,7 @@ async fn device_group_create_binds_the_provisioning_client_and_derives_the_nickn
     assert_eq!(plan.planned.get_str("mail_nickname"), Some("autopilot-dpp-devices"));
     assert!(plan.planned.attr("provisioning_client_object_id").unwrap().is_unknown());
 
-    let applied = apply_resource_change::<TestData>(
+    let applied = apply_resource_change::<ProviderData>(
         &resource,
         &ctx(),
         &data,
@@ -104,7 +105,7 @@ async fn device_group_create_binds_the_provisioning_client_and_derives_the_nickn
     assert!(after_create.is_empty(), "nothing read after the create: {after_create:?}");
     assert!(recently_created(&applied.private), "the refresh waits out replication for this group");
     assert_eq!(
-        created::recall(&data.0, GROUP),
+        data.created_groups.recall(GROUP),
         Some(CreatedGroup { owned_by_provisioning_client: true }),
         "resources planned next trust the new group"
     );
@@ -138,7 +139,7 @@ async fn a_refresh_right_after_create_waits_out_a_404_a_later_one_does_not() {
         ],
     );
     let fresh = stamp_created(&[]);
-    let read = read_resource::<TestData>(
+    let read = read_resource::<ProviderData>(
         &resource,
         &ctx(),
         &data,
@@ -155,9 +156,13 @@ async fn a_refresh_right_after_create_waits_out_a_404_a_later_one_does_not() {
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 404, not_found.clone()).await;
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/owners"), 404, not_found).await;
     let data = super::super::test_support::data(&server);
-    let read =
-        read_resource::<TestData>(&resource, &ctx(), &data, ReadRequest { current: &current, private: &[] })
-            .await;
+    let read = read_resource::<ProviderData>(
+        &resource,
+        &ctx(),
+        &data,
+        ReadRequest { current: &current, private: &[] },
+    )
+    .await;
     assert!(read.state.is_none(), "gone");
     let gets =
         server.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with(GROUP)).count();
@@ -191,7 +196,7 @@ async fn removed_provisioning_client_shows_as_drift_and_is_added_back() {
             ("provisioning_client_object_id", SP.into()),
         ],
     );
-    let read = read_resource::<TestData>(
+    let read = read_resource::<ProviderData>(
         &resource,
         &ctx(),
         &data,
@@ -202,7 +207,7 @@ async fn removed_provisioning_client_shows_as_drift_and_is_added_back() {
     let refreshed = read.state.unwrap();
     assert!(refreshed.attr("provisioning_client_object_id").unwrap().is_null());
 
-    let plan = plan_resource_change::<TestData>(
+    let plan = plan_resource_change::<ProviderData>(
         &resource,
         &ctx(),
         None,
@@ -257,7 +262,7 @@ async fn removing_the_last_user_owner_fails_with_a_diagnostic_on_owners() {
     planned_attrs.push(("owners", Value::string_set(Vec::<String>::new())));
     let planned = config(Flavour::Group, &planned_attrs);
 
-    let applied = apply_resource_change::<TestData>(
+    let applied = apply_resource_change::<ProviderData>(
         &resource,
         &ctx(),
         &data,
@@ -289,9 +294,9 @@ async fn import_reads_owners_and_members_once() {
         .await;
     let data = data(&server);
     let resource = GroupResource::group();
-    let imported = Resource::<TestData>::import(&resource, &ctx(), &data, GROUP).await;
+    let imported = Resource::<ProviderData>::import(&resource, &ctx(), &data, GROUP).await;
     let state = imported.state.unwrap();
-    let read = read_resource::<TestData>(
+    let read = read_resource::<ProviderData>(
         &resource,
         &ctx(),
         &data,
@@ -307,7 +312,7 @@ async fn import_reads_owners_and_members_once() {
     let mut unmanaged = state.clone();
     unmanaged.set_attr("owners", Value::Null);
     unmanaged.set_attr("members", Value::Null);
-    let again = read_resource::<TestData>(
+    let again = read_resource::<ProviderData>(
         &resource,
         &ctx(),
         &data,
@@ -317,7 +322,7 @@ async fn import_reads_owners_and_members_once() {
     let again = again.state.unwrap();
     assert!(again.attr("owners").unwrap().is_null() && again.attr("members").unwrap().is_null());
 
-    let bad = Resource::<TestData>::import(&resource, &ctx(), &data, "not-a-guid").await;
+    let bad = Resource::<ProviderData>::import(&resource, &ctx(), &data, "not-a-guid").await;
     assert!(bad.diagnostics.has_error());
 }
 
@@ -332,9 +337,9 @@ async fn import_leaves_empty_relations_unmanaged() {
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/members"), 200, json!({"value": []})).await;
     let data = data(&server);
     for resource in [GroupResource::device_group(), GroupResource::group()] {
-        let imported = Resource::<TestData>::import(&resource, &ctx(), &data, GROUP).await;
+        let imported = Resource::<ProviderData>::import(&resource, &ctx(), &data, GROUP).await;
         let state = imported.state.unwrap();
-        let read = read_resource::<TestData>(
+        let read = read_resource::<ProviderData>(
             &resource,
             &ctx(),
             &data,
@@ -423,7 +428,7 @@ async fn replacing_the_only_user_owner_by_a_service_principal_fails_at_plan() {
     let prior = with_owners(&[USER]);
     for (owners, refused) in [(vec![SP], true), (vec![other_user], false), (vec![USER, SP], false)] {
         let cfg = with_owners(&owners);
-        let plan = plan_resource_change::<TestData>(
+        let plan = plan_resource_change::<ProviderData>(
             &resource,
             &ctx(),
             Some(&data),
@@ -457,7 +462,7 @@ async fn a_device_group_made_dynamic_outside_terraform_is_reported() {
             ("provisioning_client_object_id", SP.into()),
         ],
     );
-    let read = read_resource::<TestData>(
+    let read = read_resource::<ProviderData>(
         &GroupResource::device_group(),
         &ctx(),
         &data,
@@ -534,7 +539,7 @@ async fn an_owner_graph_added_on_its_own_is_removed_after_create() {
             ("object_id", Value::unknown()),
         ],
     );
-    let applied = apply_resource_change::<TestData>(
+    let applied = apply_resource_change::<ProviderData>(
         &GroupResource::group(),
         &ctx(),
         &data,
