@@ -406,11 +406,15 @@ pub fn verify_assertion_signature(jwt: &str, certificates: &[Vec<u8>]) -> Result
         .map_err(|_| "the signature does not verify under the registered certificate")
 }
 
-/// Whether `scope` is `<the emulator's own base URL>/.default`, the base URL written with any of
-/// the names its certificate carries (127.0.0.1, localhost, ::1): a provider configured with
-/// `https://localhost:PORT` asks for that resource, which is this same server.
+/// Whether `scope` is `<the emulator's own base URL>/.default`, the base URL as the emulator
+/// knows it or, for a loopback one, written with any of the names its certificate carries
+/// (127.0.0.1, localhost, ::1): a provider configured with `https://localhost:PORT` asks for
+/// that resource, which is this same server.
 fn is_own_default_scope(scope: &str, base_url: &str) -> bool {
     let Some(resource) = scope.strip_suffix("/.default") else { return false };
+    if resource == base_url {
+        return true;
+    }
     let (Ok(asked), Ok(own)) = (url::Url::parse(resource), url::Url::parse(base_url)) else { return false };
     let loopback_name = |u: &url::Url| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     asked.scheme() == own.scheme()
@@ -497,6 +501,10 @@ mod tests {
     #[test]
     fn the_own_resource_is_accepted_under_each_loopback_name_and_nothing_else() {
         let base = "https://127.0.0.1:4431";
+        assert!(super::is_own_default_scope(
+            "https://graph.emulator.invalid/.default",
+            "https://graph.emulator.invalid"
+        ));
         for ok in [
             "https://127.0.0.1:4431/.default",
             "https://localhost:4431/.default",
