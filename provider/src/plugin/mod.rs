@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod listener;
 pub mod logging;
 pub mod reattach;
+pub mod self_signed;
 pub mod stdio;
 pub mod tls;
 

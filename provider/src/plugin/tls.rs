@@ -5,17 +5,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName as TlsName, SignatureScheme};
 use rustls_pki_types::{
-    AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer,
-    SignatureVerificationAlgorithm, UnixTime, alg_id,
+    AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm, UnixTime, alg_id,
 };
 use tokio_rustls::TlsAcceptor;
 
@@ -25,7 +20,7 @@ pub enum TlsSetupError {
     #[error("PLUGIN_CLIENT_CERT holds no PEM certificate")]
     NoClientCertificate,
     #[error("generating the server certificate: {0}")]
-    Generate(#[from] rcgen::Error),
+    Generate(#[from] super::self_signed::CertificateError),
     #[error("building the TLS configuration: {0}")]
     Config(#[from] rustls::Error),
 }
@@ -46,7 +41,7 @@ impl AutoMtls {
     /// Generate a fresh server certificate and require exactly `client_cert_pem` from clients.
     pub fn new(client_cert_pem: &str) -> Result<Self, TlsSetupError> {
         let client_cert = first_pem_certificate(client_cert_pem).ok_or(TlsSetupError::NoClientCertificate)?;
-        let (server_cert, server_key) = generate_server_certificate()?;
+        let (server_cert, server_key) = super::self_signed::generate()?;
         let server_cert_der = server_cert.to_vec();
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -64,31 +59,6 @@ impl AutoMtls {
 
 fn first_pem_certificate(pem: &str) -> Option<CertificateDer<'static>> {
     rustls_pemfile::certs(&mut pem.as_bytes()).find_map(Result::ok)
-}
-
-/// A self-signed certificate for `localhost`, shaped as go-plugin makes its own: the
-/// client puts it in its root pool and checks the name `localhost`.
-fn generate_server_certificate() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), rcgen::Error> {
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
-    let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, "localhost");
-    name.push(DnType::OrganizationName, "terraform-provider-autopilot");
-    params.distinguished_name = name;
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
-    ];
-    params.extended_key_usages =
-        vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
-    let now = time::OffsetDateTime::now_utc();
-    // A little slack for clock differences, as go-plugin allows.
-    params.not_before = now - time::Duration::seconds(30);
-    params.not_after = now + time::Duration::days(365 * 30);
-    let cert = params.self_signed(&key)?;
-    Ok((cert.der().clone(), PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()))))
 }
 
 /// Accepts exactly one client certificate (compared byte for byte), and checks that the
@@ -225,8 +195,8 @@ mod tests {
 
     #[test]
     fn pinned_verifier_accepts_only_the_expected_certificate() {
-        let (expected, _) = generate_server_certificate().unwrap();
-        let (other, _) = generate_server_certificate().unwrap();
+        let (expected, _) = super::super::self_signed::generate().unwrap();
+        let (other, _) = super::super::self_signed::generate().unwrap();
         let provider = rustls::crypto::ring::default_provider();
         let verifier =
             PinnedClientCert { expected: expected.clone(), algorithms: supported_algorithms(&provider) };
