@@ -384,7 +384,7 @@ async fn get_optional(cx: &CallCx, data: &ProviderData, api: Api, path: &str) ->
 }
 
 /// A mobile app's `@odata.type` (`$select=id` still returns it for derived types).
-/// Answered from [`observed`] when this process has seen the app (its data source, an app
+/// Answered from [`ProviderData::observed`] when this process has seen the app (its data source, an app
 /// assignment's plan, an earlier lookup).
 pub async fn app(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<Result<AppType, String>> {
     if let Some(odata_type) = data.observed.app_odata_type(id) {
@@ -407,7 +407,7 @@ pub async fn app(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<Result<Ap
 }
 
 /// Whether a PowerShell platform script exists; yes without a request when this process saw
-/// it moments ago ([`observed`]: its data source, or its assignment's write).
+/// it moments ago ([`ProviderData::observed`]: its data source, or its assignment's write).
 pub async fn script(cx: &CallCx, data: &ProviderData, id: &str) -> Lookup<()> {
     if data.observed.script_seen(id) {
         return Lookup::Found(());

@@ -2,10 +2,10 @@
 //! Intune Provisioning Client) and the user group, their owners and members.
 //!
 //! - [`resource`]: `autopilot_group` and `autopilot_device_group` (one implementation);
-//!   [`member`]: `autopilot_group_member`; [`data_sources`]: `autopilot_group`,
+//!   [`member`]: `autopilot_group_member`; [`data_sources`](mod@data_sources): `autopilot_group`,
 //!   `autopilot_user`, `autopilot_service_principal`.
 //! - [`api`]: the Graph calls (create with bound owners, consistency waits, batched changes);
-//!   [`created`]: groups this process just created, for the checks of resources planned next.
+//!   [`created`]: groups this provider instance just created, for the checks of resources planned next.
 //! - Pure logic: Graph bodies ([`wire`]), `mailNickname` rules ([`nickname`]), the
 //!   owner/member change plan ([`plan_members`]), device-group requirements ([`identity`]),
 //!   OData lookups ([`escape`]), object ids ([`object_id`]).

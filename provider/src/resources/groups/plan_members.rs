@@ -132,7 +132,7 @@ impl ChangePlan {
         [step(&self.before, 0), step(&self.after, self.before.len())]
     }
 
-    /// The operation a batch request id names (see [`ChangePlan::batches`]).
+    /// The operation a batch request id names (see [`ChangePlan::batch_steps`]).
     pub fn operation(&self, request_id: &str) -> Option<&GroupOp> {
         let position: usize = request_id.parse().ok()?;
         let index = position.checked_sub(1)?;
