@@ -89,21 +89,8 @@ async fn serves_https_over_http1_and_http2_and_drops_lost_responses() {
         .await;
     assert!(result.is_err(), "the response must be lost: {result:?}");
     running.state.set_faults(FaultSettings::default());
-    let objects: Value = client
-        .get(format!("{}/_emulator/objects", running.url))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_default();
-    let names: Vec<&str> = objects["groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|g| g["displayName"].as_str())
-        .collect();
-    assert!(names.contains(&"lost"), "{names:?}");
+    let names = group_names(&client, &running.url).await;
+    assert!(names.iter().any(|n| n == "lost"), "{names:?}");
     running.stop().await;
 }
 
