@@ -7,12 +7,12 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::app_model::target_value;
 use super::app_resource::AppAssignmentResource;
 use super::target::{Target, TargetKind};
-use super::testkit::{ctx, provider_data};
 use crate::framework::resource::{
     CreateRequest, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse, ReadRequest, Resource, UpdateRequest,
 };
 use crate::framework::value::ObjectBuilder;
 use crate::framework::{Diagnostics, Value};
+use crate::resources::testkit::{ctx, provider_data};
 
 const APP: &str = "9607b530-b530-9607-30b5-079630b50796";
 const DEVICES: &str = "11111111-1111-1111-1111-111111111111";

@@ -214,8 +214,8 @@ mod tests {
     use wiremock::matchers::{method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    use super::super::testkit::{ctx, provider_data};
     use super::*;
+    use crate::resources::testkit::{ctx, provider_data};
 
     fn config(id: Option<&str>, name: Option<&str>) -> Value {
         Value::object().set("id", id).set("display_name", name).build()

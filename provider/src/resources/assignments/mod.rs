@@ -55,8 +55,6 @@ pub mod script_resource;
 mod script_resource_tests;
 pub mod settings;
 pub mod target;
-#[cfg(test)]
-pub(crate) mod testkit;
 pub mod validate;
 pub mod wire;
 

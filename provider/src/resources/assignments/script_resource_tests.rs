@@ -6,10 +6,10 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::script_resource::ScriptAssignmentResource;
-use super::testkit::{ctx, provider_data};
 use crate::framework::resource::{CreateRequest, DeleteRequest, ReadRequest, Resource};
 use crate::framework::value::ObjectBuilder;
 use crate::framework::{Diagnostics, Value};
+use crate::resources::testkit::{ctx, provider_data};
 
 const SCRIPT: &str = "00000000-0000-0000-0000-000000000006";
 const DEVICES: &str = "11111111-1111-1111-1111-111111111111";

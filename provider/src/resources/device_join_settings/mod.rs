@@ -583,8 +583,8 @@ mod tests {
     use super::*;
     use crate::framework::resource::{ModifyPlanRequest, ModifyPlanResponse};
     use crate::framework::value::ObjectBuilder;
-    use crate::resources::assignments::testkit::{ctx, provider_data};
     use crate::resources::groups::created::CreatedGroup;
+    use crate::resources::testkit::{ctx, provider_data};
 
     async fn plan_with_groups(data: &ProviderData, groups: &[&str]) -> ModifyPlanResponse {
         let config = ObjectBuilder::for_schema(&DeviceJoinSettings.schema())

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::super::test_support::{client, cx};
+use super::super::test_support::{client, cx, mount_not_found_once};
 use super::*;
 use crate::graph::CallCx;
 
@@ -76,15 +76,7 @@ async fn create_binds_owner_first_waits_for_the_group_and_adds_the_rest() {
         .mount(&server)
         .await;
     // Not visible yet right after create, then found.
-    Mock::given(method("GET"))
-        .and(path(format!("/v1.0/groups/{GROUP}")))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(json!({"error": {"code": "Request_ResourceNotFound", "message": "x"}})),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
+    mount_not_found_once(&server, &format!("/v1.0/groups/{GROUP}")).await;
     Mock::given(method("GET"))
         .and(path(format!("/v1.0/groups/{GROUP}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(group_json()))

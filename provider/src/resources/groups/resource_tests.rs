@@ -4,7 +4,7 @@ use serde_json::{Value as Json, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::super::test_support::{ctx, data};
+use super::super::test_support::{ctx, data, mount_not_found_once};
 use super::*;
 use crate::framework::apply::{ApplyRequest, apply_resource_change, read_resource};
 use crate::framework::plan::{PlanRequest, plan_resource_change};
@@ -114,15 +114,9 @@ async fn device_group_create_binds_the_provisioning_client_and_derives_the_nickn
 #[tokio::test]
 async fn a_refresh_right_after_create_waits_out_a_404_a_later_one_does_not() {
     let server = MockServer::start().await;
-    let not_found = json!({"error": {"code": "Request_ResourceNotFound", "message": "x"}});
     // The group and its owners are not visible for the first reads, then they are.
     for at in [format!("/v1.0/groups/{GROUP}"), format!("/v1.0/groups/{GROUP}/owners")] {
-        Mock::given(method("GET"))
-            .and(path(at))
-            .respond_with(ResponseTemplate::new(404).set_body_json(not_found.clone()))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
+        mount_not_found_once(&server, &at).await;
     }
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 200, group_json()).await;
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/owners"), 200, json!({"value": [sp_owner()]}))
@@ -153,6 +147,7 @@ async fn a_refresh_right_after_create_waits_out_a_404_a_later_one_does_not() {
 
     // Without the create stamp a 404 means deleted, at once.
     let server = MockServer::start().await;
+    let not_found = json!({"error": {"code": "Request_ResourceNotFound", "message": "x"}});
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 404, not_found.clone()).await;
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}/owners"), 404, not_found).await;
     let data = super::super::test_support::data(&server);
@@ -485,15 +480,7 @@ async fn an_owner_graph_added_on_its_own_is_removed_after_create() {
     let server = MockServer::start().await;
     mount_json(&server, "POST", "/v1.0/groups", 201, group_json()).await;
     // Not replicated yet at first: the owner read waits for the group rather than failing.
-    Mock::given(method("GET"))
-        .and(path(format!("/v1.0/groups/{GROUP}")))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(json!({"error": {"code": "Request_ResourceNotFound", "message": "x"}})),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
+    mount_not_found_once(&server, &format!("/v1.0/groups/{GROUP}")).await;
     mount_json(&server, "GET", &format!("/v1.0/groups/{GROUP}"), 200, group_json()).await;
     let caller_owner = json!({"@odata.type": "#microsoft.graph.user", "id": caller});
     // Two confirming reads and the planning read see the extra owner; later reads do not.

@@ -9,7 +9,7 @@ use super::wire::encode_content;
 use crate::framework::resource::{CreateRequest, DeleteRequest, ReadRequest, Resource, UpdateRequest};
 use crate::framework::value::ObjectBuilder;
 use crate::framework::{Diagnostics, Value};
-use crate::resources::assignments::testkit::{ctx, provider_data};
+use crate::resources::testkit::{ctx, provider_data};
 
 const ID: &str = "59ea4525-4525-59ea-2545-ea592545ea59";
 const COLLECTION: &str = "/beta/deviceManagement/deviceManagementScripts";
